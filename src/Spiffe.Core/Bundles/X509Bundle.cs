@@ -1,0 +1,90 @@
+using System.Security.Cryptography.X509Certificates;
+using Spiffe.Internal;
+
+namespace Spiffe.Bundles;
+
+/// <summary>
+/// The X.509 authorities (CA certificates) of one trust domain: the only trust anchors used to
+/// authenticate X509-SVIDs of that trust domain. Immutable; bundles of different trust domains are
+/// never merged.
+/// </summary>
+/// <remarks>
+/// A bundle owns its certificates: <see cref="Dispose"/> releases their native handles. Dispose a
+/// bundle only once nothing (a handshake, a validator) can still be using it.
+/// </remarks>
+public sealed class X509Bundle : IX509BundleSource, IDisposable
+{
+    private readonly X509Certificate2[] _authorities;
+
+    /// <summary>Creates a bundle from certificates; the bundle takes ownership of them. An empty bundle trusts nothing.</summary>
+    public X509Bundle(TrustDomain trustDomain, IEnumerable<X509Certificate2> authorities)
+    {
+        ArgumentNullException.ThrowIfNull(trustDomain);
+        ArgumentNullException.ThrowIfNull(authorities);
+        TrustDomain = trustDomain;
+        _authorities = [.. authorities];
+        foreach (X509Certificate2 authority in _authorities)
+        {
+            ArgumentNullException.ThrowIfNull(authority, nameof(authorities));
+        }
+    }
+
+    /// <summary>The trust domain these authorities speak for.</summary>
+    public TrustDomain TrustDomain { get; }
+
+    /// <summary>The CA certificates, in the order they were given.</summary>
+    public IReadOnlyList<X509Certificate2> X509Authorities => _authorities;
+
+    /// <summary>Loads a bundle from concatenated DER certificates, the Workload API's <c>bundle</c> format.</summary>
+    /// <exception cref="FormatException">The data is empty or is not a sequence of DER certificates.</exception>
+    public static X509Bundle FromDer(TrustDomain trustDomain, ReadOnlySpan<byte> concatenatedDer)
+    {
+        ArgumentNullException.ThrowIfNull(trustDomain);
+        return new X509Bundle(trustDomain, CertificateDer.LoadConcatenated(concatenatedDer, $"X.509 bundle of {trustDomain}"));
+    }
+
+    /// <summary>Loads a bundle from PEM text holding one or more CERTIFICATE blocks.</summary>
+    /// <exception cref="FormatException">The text holds no certificate, or a block that is not a certificate.</exception>
+    public static X509Bundle FromPem(TrustDomain trustDomain, ReadOnlySpan<char> pem)
+    {
+        ArgumentNullException.ThrowIfNull(trustDomain);
+        return new X509Bundle(trustDomain, CertificateDer.LoadPem(pem, $"X.509 bundle of {trustDomain}"));
+    }
+
+    /// <summary>The authorities as concatenated DER.</summary>
+    public byte[] ToDer() => CertificateDer.Concatenate(_authorities);
+
+    /// <summary>The authorities as PEM CERTIFICATE blocks.</summary>
+    public string ToPem() => CertificateDer.ToPem(_authorities);
+
+    /// <summary>Whether <paramref name="certificate"/> is one of the authorities (same DER encoding).</summary>
+    public bool Contains(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ReadOnlySpan<byte> raw = certificate.RawDataMemory.Span;
+        foreach (X509Certificate2 authority in _authorities)
+        {
+            if (authority.RawDataMemory.Span.SequenceEqual(raw))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>This bundle when asked for its own trust domain; null for any other.</summary>
+    public X509Bundle? GetX509Bundle(TrustDomain trustDomain) => TrustDomain.Equals(trustDomain) ? this : null;
+
+    /// <summary>The trust domain and the number of authorities.</summary>
+    public override string ToString() => $"X509Bundle({TrustDomain}, {_authorities.Length} authorities)";
+
+    /// <summary>Releases the certificates' native handles.</summary>
+    public void Dispose()
+    {
+        foreach (X509Certificate2 authority in _authorities)
+        {
+            authority.Dispose();
+        }
+    }
+}

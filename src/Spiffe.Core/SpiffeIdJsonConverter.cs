@@ -1,0 +1,34 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Spiffe;
+
+/// <summary>Reads and writes a <see cref="SpiffeId"/> as its JSON string form, strictly parsed.</summary>
+public sealed class SpiffeIdJsonConverter : JsonConverter<SpiffeId>
+{
+    /// <inheritdoc/>
+    public override SpiffeId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw new JsonException($"A SPIFFE ID must be a JSON string, not {reader.TokenType}.");
+        }
+
+        try
+        {
+            return SpiffeId.Parse(reader.GetString()!);
+        }
+        catch (FormatException e)
+        {
+            throw new JsonException(e.Message, e);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Write(Utf8JsonWriter writer, SpiffeId value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
+        writer.WriteStringValue(value.ToString());
+    }
+}

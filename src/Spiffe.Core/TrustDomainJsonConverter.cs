@@ -1,0 +1,34 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Spiffe;
+
+/// <summary>Reads and writes a <see cref="TrustDomain"/> as its JSON string name, strictly parsed.</summary>
+public sealed class TrustDomainJsonConverter : JsonConverter<TrustDomain>
+{
+    /// <inheritdoc/>
+    public override TrustDomain Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw new JsonException($"A trust domain must be a JSON string, not {reader.TokenType}.");
+        }
+
+        try
+        {
+            return TrustDomain.Parse(reader.GetString()!);
+        }
+        catch (FormatException e)
+        {
+            throw new JsonException(e.Message, e);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Write(Utf8JsonWriter writer, TrustDomain value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
+        writer.WriteStringValue(value.Name);
+    }
+}
