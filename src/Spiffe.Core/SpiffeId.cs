@@ -34,7 +34,8 @@ public sealed class SpiffeId : IEquatable<SpiffeId>, ISpanParsable<SpiffeId>
 
     /// <summary>The trust domain this ID belongs to.</summary>
     public TrustDomain TrustDomain =>
-        _trustDomain ??= TrustDomain.CreateTrusted(_value.Substring(SpiffeIdSyntax.SchemeLength, _trustDomainLength), this);
+        _trustDomain ??= TrustDomain.CreateTrusted(
+        _value.Substring(SpiffeIdSyntax.SchemeLength, _trustDomainLength), IsTrustDomainId ? this : null);
 
     /// <summary>The path, including its leading '/', or the empty string for a trust domain ID.</summary>
     public string Path => _path ??= _value[(SpiffeIdSyntax.SchemeLength + _trustDomainLength)..];
