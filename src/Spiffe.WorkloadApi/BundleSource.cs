@@ -1,0 +1,105 @@
+using Microsoft.Extensions.Logging;
+using Spiffe.Bundles;
+using Spiffe.WorkloadApi.Internal;
+
+namespace Spiffe.WorkloadApi;
+
+/// <summary>
+/// The X.509 and JWT bundles of every trust domain the workload trusts (own and federated), kept
+/// up to date from the Workload API (<c>FetchX509Bundles</c> and <c>FetchJWTBundles</c>), for
+/// workloads that validate peers without an identity of their own.
+/// </summary>
+public sealed class BundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDisposable
+{
+    private readonly WorkloadApiClient _client;
+    private readonly bool _ownsClient;
+    private readonly SourceCore<X509BundleSet> _x509;
+    private readonly SourceCore<JwtBundleSet> _jwt;
+
+    private BundleSource(WorkloadApiClient client, bool ownsClient)
+    {
+        _client = client;
+        _ownsClient = ownsClient;
+        ILogger logger = client.LoggerFactory.CreateLogger<BundleSource>();
+        string address = client.Address.ToString();
+        _x509 = new SourceCore<X509BundleSet>(
+            "X.509 bundles",
+            (watcher, onRestart, ct) => client.WatchX509BundlesAsync(watcher, onRestart, ct),
+            static _ => null,
+            static set =>
+            {
+                foreach (X509Bundle bundle in set)
+                {
+                    bundle.Dispose();
+                }
+            },
+            set => WorkloadApiLog.BundlesUpdated(logger, "X.509", address, string.Join(", ", set.Select(static b => b.TrustDomain.Name))),
+            logger);
+        _jwt = new SourceCore<JwtBundleSet>(
+            "JWT bundles",
+            (watcher, onRestart, ct) => client.WatchJwtBundlesAsync(watcher, onRestart, ct),
+            static _ => null,
+            static _ => { },
+            set => WorkloadApiLog.BundlesUpdated(logger, "JWT", address, string.Join(", ", set.Select(static b => b.TrustDomain.Name))),
+            logger);
+    }
+
+    /// <summary>The Workload API endpoint this source watches.</summary>
+    public WorkloadApiAddress Address => _client.Address;
+
+    /// <summary>Creates a source and waits until both the X.509 and the JWT bundles have arrived.</summary>
+    /// <exception cref="WorkloadApiException">They did not arrive within the start timeout (the message names the last error), or a non-retryable error.</exception>
+    public static async Task<BundleSource> CreateAsync(BundleSourceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new BundleSourceOptions();
+        bool owns = options.Client is null;
+        WorkloadApiClient client = options.Client ?? WorkloadApiClient.Create(options.ClientOptions);
+        var source = new BundleSource(client, owns);
+        try
+        {
+            source._x509.Start();
+            source._jwt.Start();
+            string address = client.Address.ToString();
+            await Task.WhenAll(
+                source._x509.WaitUntilReadyAsync(options.StartTimeout, address, cancellationToken),
+                source._jwt.WaitUntilReadyAsync(options.StartTimeout, address, cancellationToken)).ConfigureAwait(false);
+            return source;
+        }
+        catch
+        {
+            await source.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The current X.509 bundle of <paramref name="trustDomain"/>, or null when none is trusted.</summary>
+    public X509Bundle? GetX509Bundle(TrustDomain trustDomain)
+    {
+        ArgumentNullException.ThrowIfNull(trustDomain);
+        return _x509.Current?.GetX509Bundle(trustDomain);
+    }
+
+    /// <summary>The current JWT bundle of <paramref name="trustDomain"/>, or null when none is trusted.</summary>
+    public JwtBundle? GetJwtBundle(TrustDomain trustDomain)
+    {
+        ArgumentNullException.ThrowIfNull(trustDomain);
+        return _jwt.Current?.GetJwtBundle(trustDomain);
+    }
+
+    /// <summary>Completes with the next X.509 bundles update.</summary>
+    public Task<X509BundleSet> WaitForX509UpdateAsync(CancellationToken cancellationToken = default) => _x509.WaitForUpdateAsync(cancellationToken);
+
+    /// <summary>Completes with the next JWT bundles update.</summary>
+    public Task<JwtBundleSet> WaitForJwtUpdateAsync(CancellationToken cancellationToken = default) => _jwt.WaitForUpdateAsync(cancellationToken);
+
+    /// <summary>Stops both streams and releases certificates; disposes the client if the source created it. Idempotent.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _x509.DisposeAsync().ConfigureAwait(false);
+        await _jwt.DisposeAsync().ConfigureAwait(false);
+        if (_ownsClient)
+        {
+            await _client.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System.Net.Sockets;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Spiffe.WorkloadApi.Protocol;
+
+namespace Spiffe.WorkloadApi.Internal;
+
+/// <summary>
+/// The gRPC channel to one Workload API endpoint: HTTP/2 cleartext (the endpoint must not require
+/// TLS, SPIFFE_Workload_Endpoint.md §3.1) over a Unix socket or TCP, and the security header on
+/// every call.
+/// </summary>
+internal sealed class WorkloadApiConnection : IDisposable
+{
+    internal const string SecurityHeader = "workload.spiffe.io";
+
+    private readonly GrpcChannel _channel;
+    private readonly Metadata _headers;
+
+    public WorkloadApiConnection(WorkloadApiAddress address, IEnumerable<KeyValuePair<string, string>> extraMetadata)
+    {
+        Address = address;
+        var handler = new SocketsHttpHandler
+        {
+            // Detect a dead agent on a long-lived stream instead of waiting forever.
+            KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+            UseProxy = false,
+        };
+        Uri target;
+        if (address.IsUnixSocket)
+        {
+            string path = address.UnixSocketPath;
+            handler.ConnectCallback = (_, cancellationToken) => ConnectUnixAsync(path, cancellationToken);
+
+            // The authority is irrelevant on a Unix socket. GrpcChannel.ConnectAsync must never be
+            // called with a ConnectCallback (grpc-dotnet#2428): the first message means "connected".
+            target = new Uri("http://localhost");
+        }
+        else
+        {
+            target = new Uri($"http://{address.TcpEndPoint}");
+        }
+
+        _channel = GrpcChannel.ForAddress(target, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            MaxReceiveMessageSize = 32 * 1024 * 1024,
+        });
+        Client = new SpiffeWorkloadAPI.SpiffeWorkloadAPIClient(_channel);
+
+        _headers = [];
+        foreach (KeyValuePair<string, string> entry in extraMetadata)
+        {
+            if (!string.Equals(entry.Key, SecurityHeader, StringComparison.OrdinalIgnoreCase))
+            {
+                _headers.Add(entry.Key, entry.Value);
+            }
+        }
+
+        // SPIFFE_Workload_Endpoint.md §3: every request carries this exact header and value.
+        _headers.Add(SecurityHeader, "true");
+    }
+
+    public WorkloadApiAddress Address { get; }
+
+    public SpiffeWorkloadAPI.SpiffeWorkloadAPIClient Client { get; }
+
+    public CallOptions CallOptions(CancellationToken cancellationToken) => new(headers: _headers, cancellationToken: cancellationToken);
+
+    private static async ValueTask<Stream> ConnectUnixAsync(string path, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose() => _channel.Dispose();
+}

@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Spiffe.Bundles;
+using Spiffe.Jwt;
+using Spiffe.WorkloadApi.Internal;
+
+namespace Spiffe.WorkloadApi;
+
+/// <summary>
+/// JWT-SVIDs for the workload and the JWT bundles to validate other workloads' tokens with, kept
+/// up to date from the Workload API. Tokens are cached per audience set and subject and fetched
+/// again once half their lifetime has passed; an expired token is never returned, and after the
+/// agent denies the workload no cached token is returned either.
+/// </summary>
+/// <remarks>
+/// <code>
+/// await using var jwt = await JwtSource.CreateAsync();
+/// JwtSvid token = await jwt.FetchJwtSvidAsync(["https://backend.example.org"]);
+/// request.Headers.Authorization = new("Bearer", token.Token);
+/// </code>
+/// </remarks>
+public sealed class JwtSource : IJwtBundleSource, IAsyncDisposable
+{
+    private readonly WorkloadApiClient _client;
+    private readonly bool _ownsClient;
+    private readonly SourceCore<JwtBundleSet> _core;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, JwtSvid> _cache = new(StringComparer.Ordinal);
+    private int _denials;
+
+    private JwtSource(WorkloadApiClient client, bool ownsClient)
+    {
+        _client = client;
+        _ownsClient = ownsClient;
+        _logger = client.LoggerFactory.CreateLogger<JwtSource>();
+        _core = new SourceCore<JwtBundleSet>(
+            "JWT bundles",
+            (watcher, onRestart, ct) => client.WatchJwtBundlesAsync(new DenialWatcher(this, watcher), onRestart, ct),
+            static _ => null,
+            static _ => { },
+            bundles => WorkloadApiLog.BundlesUpdated(_logger, "JWT", Address.ToString(), string.Join(", ", bundles.Select(static b => b.TrustDomain.Name))),
+            _logger);
+    }
+
+    /// <summary>The Workload API endpoint this source talks to.</summary>
+    public WorkloadApiAddress Address => _client.Address;
+
+    /// <summary>Creates a source and waits for the first JWT bundles.</summary>
+    /// <exception cref="WorkloadApiException">No bundles within the start timeout (the message names the last error), or a non-retryable error.</exception>
+    public static async Task<JwtSource> CreateAsync(JwtSourceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new JwtSourceOptions();
+        bool owns = options.Client is null;
+        WorkloadApiClient client = options.Client ?? WorkloadApiClient.Create(options.ClientOptions);
+        var source = new JwtSource(client, owns);
+        try
+        {
+            source._core.Start();
+            await source._core.WaitUntilReadyAsync(options.StartTimeout, client.Address.ToString(), cancellationToken).ConfigureAwait(false);
+            return source;
+        }
+        catch
+        {
+            await source.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The current JWT bundle of <paramref name="trustDomain"/>, or null when none is trusted.</summary>
+    public JwtBundle? GetJwtBundle(TrustDomain trustDomain)
+    {
+        ArgumentNullException.ThrowIfNull(trustDomain);
+        return _core.Current?.GetJwtBundle(trustDomain);
+    }
+
+    /// <summary>All current JWT bundles.</summary>
+    /// <exception cref="WorkloadApiException">The agent withdrew them (PermissionDenied) or the source is disposed.</exception>
+    public JwtBundleSet GetJwtBundles() =>
+        _core.Current ?? throw new WorkloadApiException(
+            _core.Withdrawal?.Kind ?? WorkloadApiErrorKind.Unavailable,
+            $"No JWT bundles from {Address}: {_core.Withdrawal?.Message ?? "the source is disposed."}",
+            _core.Withdrawal);
+
+    /// <summary>
+    /// A JWT-SVID for <paramref name="audiences"/> (at least one), for the default identity or
+    /// <paramref name="subject"/>: from the cache while less than half its lifetime has passed,
+    /// otherwise freshly fetched.
+    /// </summary>
+    /// <exception cref="WorkloadApiException">The agent refused (the cache for this workload is cleared on PermissionDenied).</exception>
+    public async Task<JwtSvid> FetchJwtSvidAsync(IReadOnlyCollection<string> audiences, SpiffeId? subject = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(audiences);
+        string key = CacheKey(audiences, subject);
+        DateTimeOffset now = _client.TimeProvider.GetUtcNow();
+        if (_cache.TryGetValue(key, out JwtSvid? cached) && IsFresh(cached, now))
+        {
+            return cached;
+        }
+
+        int denialsBefore = Volatile.Read(ref _denials);
+        JwtSvid fresh;
+        try
+        {
+            fresh = await _client.FetchJwtSvidAsync(audiences, subject, cancellationToken).ConfigureAwait(false);
+        }
+        catch (WorkloadApiException e) when (e.Kind == WorkloadApiErrorKind.PermissionDenied)
+        {
+            OnDenied();
+            throw;
+        }
+
+        // A denial that arrived while this fetch was in flight wins: don't cache across it.
+        if (Volatile.Read(ref _denials) == denialsBefore)
+        {
+            _cache[key] = fresh;
+        }
+
+        WorkloadApiLog.JwtSvidFetched(_logger, fresh.Id.ToString(), string.Join(",", fresh.Audience), fresh.ExpiresAt);
+        return fresh;
+    }
+
+    private static bool IsFresh(JwtSvid svid, DateTimeOffset now)
+    {
+        DateTimeOffset issued = svid.IssuedAt ?? svid.ExpiresAt - TimeSpan.FromMinutes(5);
+        DateTimeOffset refreshAt = issued + ((svid.ExpiresAt - issued) / 2);
+        return now < refreshAt && now < svid.ExpiresAt;
+    }
+
+    private static string CacheKey(IReadOnlyCollection<string> audiences, SpiffeId? subject) =>
+        string.Join('\n', audiences.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)) + "\n#" + subject;
+
+    private void OnDenied()
+    {
+        Interlocked.Increment(ref _denials);
+        _cache.Clear();
+    }
+
+    /// <summary>Completes with the next JWT bundles update.</summary>
+    public Task<JwtBundleSet> WaitForUpdateAsync(CancellationToken cancellationToken = default) => _core.WaitForUpdateAsync(cancellationToken);
+
+    /// <summary>Stops the stream, drops cached tokens, and disposes the client if the source created it. Idempotent.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _core.DisposeAsync().ConfigureAwait(false);
+        _cache.Clear();
+        if (_ownsClient)
+        {
+            await _client.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    // Sees the bundle stream's errors first, so a PermissionDenied there also clears the token cache.
+    private sealed class DenialWatcher(JwtSource source, IWorkloadApiWatcher<JwtBundleSet> inner) : IWorkloadApiWatcher<JwtBundleSet>
+    {
+        public void OnUpdate(JwtBundleSet update) => inner.OnUpdate(update);
+
+        public void OnError(WorkloadApiException error)
+        {
+            if (error.Kind == WorkloadApiErrorKind.PermissionDenied)
+            {
+                source.OnDenied();
+            }
+
+            inner.OnError(error);
+        }
+    }
+}

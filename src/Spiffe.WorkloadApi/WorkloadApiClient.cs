@@ -1,0 +1,305 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Spiffe.Bundles;
+using Spiffe.Jwt;
+using Spiffe.WorkloadApi.Internal;
+using Spiffe.WorkloadApi.Protocol;
+
+namespace Spiffe.WorkloadApi;
+
+/// <summary>
+/// A client of the SPIFFE Workload API (gRPC over a Unix socket or TCP; a SPIRE agent in
+/// production). Every call carries the <c>workload.spiffe.io: true</c> header. Fetches make one
+/// attempt and surface every error; watches keep their stream open, reconnect with backoff, discard
+/// malformed messages and keep going. Most applications use <see cref="X509Source"/>,
+/// <see cref="JwtSource"/> or <see cref="BundleSource"/> instead.
+/// </summary>
+/// <remarks>
+/// <code>
+/// await using var client = WorkloadApiClient.Create(); // SPIFFE_ENDPOINT_SOCKET
+/// using X509Context context = await client.FetchX509ContextAsync();
+/// Console.WriteLine(context.DefaultSvid.Id);
+/// </code>
+/// Creating a client validates the address but does not connect.
+/// </remarks>
+public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
+{
+    private readonly WorkloadApiConnection _connection;
+    private readonly ResponseParser _parser;
+    private int _disposed;
+
+    private WorkloadApiClient(WorkloadApiAddress address, WorkloadApiClientOptions options)
+    {
+        Address = address;
+        Retry = options.Retry.Clone();
+        TimeProvider = options.TimeProvider;
+        LoggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
+        _connection = new WorkloadApiConnection(address, options.Metadata);
+        _parser = new ResponseParser(address, TimeProvider);
+    }
+
+    /// <summary>The endpoint this client talks to.</summary>
+    public WorkloadApiAddress Address { get; }
+
+    internal WorkloadApiRetryOptions Retry { get; }
+
+    internal TimeProvider TimeProvider { get; }
+
+    internal ILoggerFactory LoggerFactory { get; }
+
+    internal ResponseParser Parser => _parser;
+
+    /// <summary>Creates a client. No connection is made until the first call.</summary>
+    /// <exception cref="WorkloadApiException">No address is configured, or it is invalid (<see cref="WorkloadApiErrorKind.Configuration"/>).</exception>
+    public static WorkloadApiClient Create(WorkloadApiClientOptions? options = null)
+    {
+        options ??= new WorkloadApiClientOptions();
+        ArgumentNullException.ThrowIfNull(options.Retry);
+        ArgumentNullException.ThrowIfNull(options.TimeProvider);
+        options.Retry.Validate();
+        return new WorkloadApiClient(WorkloadApiAddress.Resolve(options.Address), options);
+    }
+
+    /// <summary>Fetches the current X.509 context (SVIDs and bundles) once.</summary>
+    /// <exception cref="WorkloadApiException">The call failed or the response was malformed.</exception>
+    public Task<X509Context> FetchX509ContextAsync(CancellationToken cancellationToken = default) =>
+        StreamWatch.FirstAsync(_connection, ResponseParser.FetchX509Svid, OpenX509Svid, _parser.ParseX509Context, cancellationToken);
+
+    /// <summary>Watches the X.509 context: <paramref name="watcher"/> gets every valid state and every error, until cancelled.</summary>
+    /// <exception cref="WorkloadApiException">A non-retryable error (InvalidArgument, Unimplemented) stopped the watch.</exception>
+    public Task WatchX509ContextAsync(IWorkloadApiWatcher<X509Context> watcher, CancellationToken cancellationToken = default) =>
+        WatchAsync(ResponseParser.FetchX509Svid, OpenX509Svid, _parser.ParseX509Context, watcher, null, cancellationToken);
+
+    /// <summary>Watches the X.509 context as an async stream of valid states; retryable errors are retried silently.</summary>
+    public IAsyncEnumerable<X509Context> WatchX509ContextAsync(CancellationToken cancellationToken = default) =>
+        AsEnumerable<X509Context>((w, ct) => WatchX509ContextAsync(w, ct), cancellationToken);
+
+    /// <summary>Fetches the X.509 bundles (own and federated) once.</summary>
+    public Task<X509BundleSet> FetchX509BundlesAsync(CancellationToken cancellationToken = default) =>
+        StreamWatch.FirstAsync(_connection, ResponseParser.FetchX509Bundles, OpenX509Bundles, _parser.ParseX509Bundles, cancellationToken);
+
+    /// <summary>Watches the X.509 bundles until cancelled.</summary>
+    public Task WatchX509BundlesAsync(IWorkloadApiWatcher<X509BundleSet> watcher, CancellationToken cancellationToken = default) =>
+        WatchAsync(ResponseParser.FetchX509Bundles, OpenX509Bundles, _parser.ParseX509Bundles, watcher, null, cancellationToken);
+
+    /// <summary>Watches the X.509 bundles as an async stream.</summary>
+    public IAsyncEnumerable<X509BundleSet> WatchX509BundlesAsync(CancellationToken cancellationToken = default) =>
+        AsEnumerable<X509BundleSet>((w, ct) => WatchX509BundlesAsync(w, ct), cancellationToken);
+
+    /// <summary>Fetches the JWT bundles once.</summary>
+    public Task<JwtBundleSet> FetchJwtBundlesAsync(CancellationToken cancellationToken = default) =>
+        StreamWatch.FirstAsync(_connection, ResponseParser.FetchJwtBundles, OpenJwtBundles, _parser.ParseJwtBundles, cancellationToken);
+
+    /// <summary>Watches the JWT bundles until cancelled.</summary>
+    public Task WatchJwtBundlesAsync(IWorkloadApiWatcher<JwtBundleSet> watcher, CancellationToken cancellationToken = default) =>
+        WatchAsync(ResponseParser.FetchJwtBundles, OpenJwtBundles, _parser.ParseJwtBundles, watcher, null, cancellationToken);
+
+    /// <summary>Watches the JWT bundles as an async stream.</summary>
+    public IAsyncEnumerable<JwtBundleSet> WatchJwtBundlesAsync(CancellationToken cancellationToken = default) =>
+        AsEnumerable<JwtBundleSet>((w, ct) => WatchJwtBundlesAsync(w, ct), cancellationToken);
+
+    /// <summary>
+    /// Fetches JWT-SVIDs for <paramref name="audiences"/> (at least one; passed through exactly),
+    /// for every identity of the workload or only <paramref name="subject"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">No audience, or an empty one.</exception>
+    /// <exception cref="WorkloadApiException">The agent refused (e.g. PermissionDenied) or answered something malformed.</exception>
+    public async Task<IReadOnlyList<JwtSvid>> FetchJwtSvidsAsync(IReadOnlyCollection<string> audiences, SpiffeId? subject = null, CancellationToken cancellationToken = default)
+    {
+        ValidateAudiences(audiences);
+        var request = new JWTSVIDRequest { SpiffeId = subject?.ToString() ?? string.Empty };
+        request.Audience.Add(audiences);
+        JWTSVIDResponse response;
+        try
+        {
+            response = await _connection.Client.FetchJWTSVIDAsync(request, _connection.CallOptions(cancellationToken)).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Errors.FromRpc(e, Address, ResponseParser.FetchJwtSvid);
+        }
+
+        return _parser.ParseJwtSvids(response, audiences);
+    }
+
+    /// <summary>Fetches the JWT-SVID of the default identity (or of <paramref name="subject"/>) for <paramref name="audiences"/>.</summary>
+    public async Task<JwtSvid> FetchJwtSvidAsync(IReadOnlyCollection<string> audiences, SpiffeId? subject = null, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<JwtSvid> svids = await FetchJwtSvidsAsync(audiences, subject, cancellationToken).ConfigureAwait(false);
+        if (subject is null)
+        {
+            return svids[0];
+        }
+
+        return svids.FirstOrDefault(s => s.Id.Equals(subject))
+            ?? throw Errors.Malformed(Address, ResponseParser.FetchJwtSvid, $"asked for {subject}, the agent returned only other identities.");
+    }
+
+    /// <summary>
+    /// Asks the agent to validate <paramref name="token"/> for <paramref name="audience"/>
+    /// (SPIFFE_Workload_API.md §6.2.3). Returns the token's SVID when the agent accepts it.
+    /// </summary>
+    /// <exception cref="WorkloadApiException">The agent rejected the token (<see cref="WorkloadApiErrorKind.InvalidArgument"/>) or the call failed.</exception>
+    public async Task<JwtSvid> ValidateJwtSvidAsync(string token, string audience, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        ArgumentException.ThrowIfNullOrEmpty(audience);
+        ValidateJWTSVIDResponse response;
+        try
+        {
+            response = await _connection.Client.ValidateJWTSVIDAsync(
+                new ValidateJWTSVIDRequest { Audience = audience, Svid = token },
+                _connection.CallOptions(cancellationToken)).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Errors.FromRpc(e, Address, ResponseParser.ValidateJwtSvid);
+        }
+
+        if (response.SpiffeId.Length == 0)
+        {
+            throw Errors.Malformed(Address, ResponseParser.ValidateJwtSvid, "spiffe_id is empty.");
+        }
+
+        JwtSvid svid;
+        try
+        {
+            svid = JwtSvid.ParseInsecure(token, [audience]);
+        }
+        catch (Exception e) when (e is SpiffeException or FormatException)
+        {
+            throw Errors.Malformed(Address, ResponseParser.ValidateJwtSvid, $"the agent accepted a token this SDK cannot parse: {e.Message}", e);
+        }
+
+        return string.Equals(svid.Id.ToString(), response.SpiffeId, StringComparison.Ordinal)
+            ? svid
+            : throw Errors.Malformed(Address, ResponseParser.ValidateJwtSvid, $"spiffe_id {response.SpiffeId} differs from the token's subject {svid.Id}.");
+    }
+
+    internal Task WatchX509ContextAsync(IWorkloadApiWatcher<X509Context> watcher, Action<WorkloadApiException>? onRestart, CancellationToken cancellationToken) =>
+        WatchAsync(ResponseParser.FetchX509Svid, OpenX509Svid, _parser.ParseX509Context, watcher, onRestart, cancellationToken);
+
+    internal Task WatchX509BundlesAsync(IWorkloadApiWatcher<X509BundleSet> watcher, Action<WorkloadApiException>? onRestart, CancellationToken cancellationToken) =>
+        WatchAsync(ResponseParser.FetchX509Bundles, OpenX509Bundles, _parser.ParseX509Bundles, watcher, onRestart, cancellationToken);
+
+    internal Task WatchJwtBundlesAsync(IWorkloadApiWatcher<JwtBundleSet> watcher, Action<WorkloadApiException>? onRestart, CancellationToken cancellationToken) =>
+        WatchAsync(ResponseParser.FetchJwtBundles, OpenJwtBundles, _parser.ParseJwtBundles, watcher, onRestart, cancellationToken);
+
+    private static void ValidateAudiences(IReadOnlyCollection<string> audiences)
+    {
+        ArgumentNullException.ThrowIfNull(audiences);
+        if (audiences.Count == 0)
+        {
+            throw new ArgumentException("At least one audience is required to fetch a JWT-SVID.", nameof(audiences));
+        }
+
+        foreach (string audience in audiences)
+        {
+            if (string.IsNullOrEmpty(audience))
+            {
+                throw new ArgumentException("An audience is null or empty.", nameof(audiences));
+            }
+        }
+    }
+
+    private AsyncServerStreamingCall<X509SVIDResponse> OpenX509Svid(CallOptions options) =>
+        _connection.Client.FetchX509SVID(new X509SVIDRequest(), options);
+
+    private AsyncServerStreamingCall<X509BundlesResponse> OpenX509Bundles(CallOptions options) =>
+        _connection.Client.FetchX509Bundles(new X509BundlesRequest(), options);
+
+    private AsyncServerStreamingCall<JWTBundlesResponse> OpenJwtBundles(CallOptions options) =>
+        _connection.Client.FetchJWTBundles(new JWTBundlesRequest(), options);
+
+    private Task WatchAsync<TResponse, TUpdate>(
+        string operation,
+        Func<CallOptions, AsyncServerStreamingCall<TResponse>> open,
+        Func<TResponse, TUpdate> parse,
+        IWorkloadApiWatcher<TUpdate> watcher,
+        Action<WorkloadApiException>? onRestart,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(watcher);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return StreamWatch.RunAsync(_connection, operation, open, parse, watcher, Retry, TimeProvider, onRestart, cancellationToken);
+    }
+
+    private static async IAsyncEnumerable<T> AsEnumerable<T>(
+        Func<IWorkloadApiWatcher<T>, CancellationToken, Task> watch,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var channel = Channel.CreateBounded<T>(
+            new BoundedChannelOptions(1)
+            {
+                // A slow reader only ever needs the newest full state.
+                FullMode = BoundedChannelFullMode.DropOldest,
+                SingleReader = true,
+                SingleWriter = true,
+            },
+            static dropped => (dropped as IDisposable)?.Dispose());
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task watching = RunToChannelAsync(watch, channel.Writer, stop.Token);
+        try
+        {
+            await foreach (T update in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                yield return update;
+            }
+
+            await watching.ConfigureAwait(false);
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await watching.ConfigureAwait(false);
+            }
+            catch (WorkloadApiException)
+            {
+                // Already surfaced to the reader through the channel, or the reader left early.
+            }
+        }
+    }
+
+    private static async Task RunToChannelAsync<T>(Func<IWorkloadApiWatcher<T>, CancellationToken, Task> watch, ChannelWriter<T> writer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await watch(new ChannelWatcher<T>(writer), cancellationToken).ConfigureAwait(false);
+            writer.TryComplete();
+        }
+        catch (WorkloadApiException e)
+        {
+            writer.TryComplete(e);
+        }
+    }
+
+    private sealed class ChannelWatcher<T>(ChannelWriter<T> writer) : IWorkloadApiWatcher<T>
+    {
+        public void OnUpdate(T update) => writer.TryWrite(update);
+
+        public void OnError(WorkloadApiException error)
+        {
+        }
+    }
+
+    /// <summary>Closes the channel; running watches end.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _connection.Dispose();
+        }
+    }
+
+    /// <inheritdoc cref="Dispose"/>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
