@@ -19,8 +19,7 @@ internal sealed class ValidationCache
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<int, Entry> _entries;
-    private readonly int[] _insertionOrder;
-    private int _next;
+    private readonly Queue<int> _insertionOrder;
     private long _hits;
     private long _misses;
 
@@ -28,7 +27,8 @@ internal sealed class ValidationCache
     {
         Capacity = capacity;
         _entries = new Dictionary<int, Entry>(Math.Min(capacity, 64));
-        _insertionOrder = new int[capacity];
+        // Sized lazily: a validator that sees few peers should not pay for the full bound up front.
+        _insertionOrder = new Queue<int>(Math.Min(capacity, 64));
     }
 
     internal int Capacity { get; }
@@ -130,12 +130,11 @@ internal sealed class ValidationCache
 
             if (_entries.Count == Capacity)
             {
-                _entries.Remove(_insertionOrder[_next]);
+                _entries.Remove(_insertionOrder.Dequeue());
             }
 
             _entries.Add(entry.Hash, entry);
-            _insertionOrder[_next] = entry.Hash;
-            _next = (_next + 1) % Capacity;
+            _insertionOrder.Enqueue(entry.Hash);
         }
     }
 
