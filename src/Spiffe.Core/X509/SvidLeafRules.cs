@@ -261,6 +261,12 @@ internal static class SvidLeafRules
         while (!names.IsEmpty)
         {
             Asn1Tag tag = AsnDecoder.ReadEncodedValue(names, AsnEncodingRules.DER, out int contentOffset, out int contentLength, out int consumed);
+            if (tag.HasSameClassAndValue(uriTag) && tag.IsConstructed)
+            {
+                // Not a DER IA5String; refuse rather than let a URI hide from the count.
+                throw new AsnContentException("URI SAN with a constructed encoding.");
+            }
+
             if (tag == uriTag)
             {
                 if (count == 0)

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Spiffe.Bundles;
@@ -175,7 +176,16 @@ public sealed class X509SvidValidator
             policy.ExtraStore.Add(presented[i]);
         }
 
-        bool built = chain.Build(leaf);
+        bool built;
+        try
+        {
+            built = chain.Build(leaf);
+        }
+        catch (CryptographicException e)
+        {
+            return X509SvidValidationResult.Failure(X509SvidErrorKind.UntrustedChain, $"The certificate chain of {id} could not be processed for path validation ({e.Message}).");
+        }
+
         X509ChainElementCollection elements = chain.ChainElements;
         try
         {

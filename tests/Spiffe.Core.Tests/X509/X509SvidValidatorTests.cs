@@ -203,6 +203,24 @@ public sealed class X509SvidValidatorTests
         Assert.Equal("No X.509 bundle for trust domain 'other.example.org': its SVIDs are not trusted.", result.Error);
     }
 
+    [Theory]
+    [InlineData("leaf only", true)]
+    [InlineData("leaf and intermediate", false)]
+    public void Validate_R37BundleHoldingOnlyTheIntermediate_IsRejectedByDotNetPathBuilder(string scenario, bool omitIntermediate)
+    {
+        // Rule 37 says a non-self-signed bundle CA should work as a trust anchor. .NET's
+        // CustomRootTrust on Linux (OpenSSL without partial-chain mode) reports PartialChain instead.
+        // This records today's behaviour; if the platform changes, this test tells us.
+        using var ca = TestCertificateAuthority.Create(SvidCases.TrustDomain, new() { WithIntermediate = true });
+        using var bundle = new X509Bundle(SvidCases.TrustDomain, [X509CertificateLoader.LoadCertificate(ca.IntermediateCertificate!.RawData)]);
+        var validator = new X509SvidValidator(bundle);
+
+        X509SvidValidationResult result = validator.Validate(ca.CreateX509SvidMaterial(SvidCases.Id, new() { OmitIntermediateFromChain = omitIntermediate }).ChainDer);
+
+        Assert.True(result.ErrorKind == X509SvidErrorKind.UntrustedChain, $"{scenario}: {result}");
+        Assert.Contains("PartialChain", result.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Validate_EmptyBundle_RejectsWithNoBundle()
     {
