@@ -19,6 +19,11 @@ namespace Spiffe.Testing;
 /// using X509Svid svid = ca.CreateX509Svid(SpiffeId.Parse("spiffe://example.org/web"));
 /// TestX509SvidMaterial twoUris = ca.CreateX509SvidMaterial(svid.Id, new TestX509SvidOptions { UriSans = ["spiffe://example.org/a", "spiffe://example.org/b"] });
 /// </code>
+/// Broken material: a CA leaf (<see cref="TestX509SvidOptions.CertificateAuthority"/>), several or
+/// no URI SANs (<see cref="TestX509SvidOptions.UriSans"/>), a key that does not match
+/// (<see cref="TestX509SvidOptions.WrongPrivateKey"/>), expired or not yet valid
+/// (<see cref="TestX509SvidOptions.NotBefore"/>, <see cref="TestX509SvidOptions.NotAfter"/>), and
+/// "signed by another CA" by minting from a second authority, possibly of the same trust domain.
 /// Not thread-safe; create one per test or guard it.
 /// </remarks>
 public sealed class TestCertificateAuthority : IDisposable
@@ -116,7 +121,7 @@ public sealed class TestCertificateAuthority : IDisposable
         DateTimeOffset notBefore = options.NotBefore ?? TimeProvider.GetUtcNow().AddMinutes(-1);
         DateTimeOffset notAfter = options.NotAfter ?? notBefore + options.TimeToLive;
 
-        bool viaIntermediate = IntermediateCertificate is not null && options.IncludeIntermediate;
+        bool viaIntermediate = IntermediateCertificate is not null && options.SignWithIntermediate;
         X509Certificate2 issuer = viaIntermediate ? IntermediateCertificate! : RootCertificate;
         AsymmetricAlgorithm issuerKey = viaIntermediate ? _intermediateKey! : _rootKey;
 

@@ -63,8 +63,11 @@ public sealed class TestX509SvidOptions
     /// <summary>Basic Constraints cA=true on the leaf (a CA certificate posing as an SVID). Default false.</summary>
     public bool CertificateAuthority { get; set; }
 
-    /// <summary>Whether the intermediate (when the authority has one) signs the leaf and is included in the chain. Default true.</summary>
-    public bool IncludeIntermediate { get; set; } = true;
+    /// <summary>
+    /// Whether the intermediate (when the authority has one) signs the leaf and follows it in the
+    /// chain. False signs the leaf with the root directly. Default true.
+    /// </summary>
+    public bool SignWithIntermediate { get; set; } = true;
 
     /// <summary>When the authority has an intermediate, sign with it but leave it out of the chain. Default false.</summary>
     public bool OmitIntermediateFromChain { get; set; }
