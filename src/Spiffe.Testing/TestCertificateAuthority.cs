@@ -89,7 +89,12 @@ public sealed class TestCertificateAuthority : IDisposable
                 request.CertificateExtensions.Add(new X509KeyUsageExtension(options.IntermediateKeyUsage, true));
                 request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
                 request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(root, true, false));
-                request.CertificateExtensions.Add(UriSanExtension([trustDomain.Id.ToString()], false));
+                IReadOnlyList<string> uris = options.IntermediateUriSans ?? [trustDomain.Id.ToString()];
+                if (uris.Count > 0)
+                {
+                    request.CertificateExtensions.Add(UriSanExtension(uris, false));
+                }
+
                 intermediate = request.Create(root.SubjectName, Generator(rootKey), notBefore, options.IntermediateNotAfter ?? notAfter, NewSerial());
             }
 

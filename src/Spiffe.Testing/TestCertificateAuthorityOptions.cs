@@ -26,6 +26,9 @@ public sealed class TestCertificateAuthorityOptions
     /// <summary>A pathLenConstraint for the root's Basic Constraints; null for none.</summary>
     public int? RootPathLengthConstraint { get; set; }
 
+    /// <summary>The intermediate's URI SANs, written verbatim. Null means the trust domain ID (<c>spiffe://td</c>); empty means none.</summary>
+    public IReadOnlyList<string>? IntermediateUriSans { get; set; }
+
     /// <summary>Whether the intermediate has Basic Constraints cA=true. Default true; false makes a broken chain.</summary>
     public bool IntermediateIsCertificateAuthority { get; set; } = true;
 

@@ -155,6 +155,23 @@ public sealed class X509SvidValidatorTests
         }
     }
 
+    [Theory]
+    [InlineData("R32 intermediate with the trust domain ID", "spiffe://example.org")]
+    [InlineData("R32 intermediate with a path ID (issuer violation, not checked by validators)", "spiffe://example.org/ca")]
+    [InlineData("R32 intermediate without URI SAN", null)]
+    public void Validate_IntermediateSpiffeId_IsNotAValidatorConcern(string rule, string? intermediateUri)
+    {
+        using var ca = TestCertificateAuthority.Create(SvidCases.TrustDomain, new() { WithIntermediate = true, IntermediateUriSans = intermediateUri is null ? [] : [intermediateUri] });
+        using X509Bundle bundle = ca.CreateX509Bundle();
+        var validator = new X509SvidValidator(bundle);
+
+        X509SvidValidationResult result = validator.Validate(ca.CreateX509SvidMaterial(SvidCases.Id).ChainDer);
+
+        Assert.True(result.IsValid, $"{rule}: {result}");
+        using X509Svid svid = ca.CreateX509Svid(SvidCases.Id);
+        Assert.Equal(SvidCases.Id, svid.Id);
+    }
+
     public static TheoryData<string, string, string, bool> TrustDomainSelectionCases => new()
     {
         // (rule, trust domain of the leaf's ID, trust domain of the issuing CA, accepted)
