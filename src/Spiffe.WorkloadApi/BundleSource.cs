@@ -40,7 +40,7 @@ public sealed class BundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDi
             (watcher, onRestart, ct) => client.WatchJwtBundlesAsync(watcher, onRestart, ct),
             static _ => null,
             static _ => { },
-            set => WorkloadApiLog.BundlesUpdated(logger, "JWT", address, string.Join(", ", set.Select(static b => b.TrustDomain.Name))),
+            set => WorkloadApiLog.BundlesUpdated(logger, "JWT", address, string.Join(", ", set.Bundles.Select(static b => b.TrustDomain.Name))),
             logger);
     }
 

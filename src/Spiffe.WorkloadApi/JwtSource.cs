@@ -38,7 +38,7 @@ public sealed class JwtSource : IJwtBundleSource, IAsyncDisposable
             (watcher, onRestart, ct) => client.WatchJwtBundlesAsync(new DenialWatcher(this, watcher), onRestart, ct),
             static _ => null,
             static _ => { },
-            bundles => WorkloadApiLog.BundlesUpdated(_logger, "JWT", Address.ToString(), string.Join(", ", bundles.Select(static b => b.TrustDomain.Name))),
+            bundles => WorkloadApiLog.BundlesUpdated(_logger, "JWT", Address.ToString(), string.Join(", ", bundles.Bundles.Select(static b => b.TrustDomain.Name))),
             _logger);
     }
 

@@ -167,7 +167,7 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         JwtSvid svid;
         try
         {
-            svid = JwtSvid.ParseInsecure(token, [audience]);
+            svid = JwtSvid.ParseInsecure(token, [audience], TimeProvider);
         }
         catch (Exception e) when (e is SpiffeException or FormatException)
         {

@@ -10,11 +10,18 @@ namespace Spiffe.WorkloadApi;
 /// </summary>
 public sealed class X509Context : IDisposable
 {
+    private static int s_live;
+    private int _disposed;
+
     internal X509Context(IReadOnlyList<X509Svid> svids, X509BundleSet bundles)
     {
         Svids = svids;
         Bundles = bundles;
+        Interlocked.Increment(ref s_live);
     }
+
+    /// <summary>Contexts created and not yet disposed in this process (a leak check for tests).</summary>
+    internal static int LiveCount => Volatile.Read(ref s_live);
 
     /// <summary>The SVIDs in the order the agent sent them; never empty.</summary>
     public IReadOnlyList<X509Svid> Svids { get; }
@@ -47,6 +54,12 @@ public sealed class X509Context : IDisposable
     /// <summary>Releases the native handles of every certificate and key in this state.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        Interlocked.Decrement(ref s_live);
         foreach (X509Svid svid in Svids)
         {
             svid.Dispose();

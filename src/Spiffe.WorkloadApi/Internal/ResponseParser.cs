@@ -178,7 +178,7 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
             JwtSvid svid;
             try
             {
-                svid = JwtSvid.ParseInsecure(message.Svid, audiences, message.Hint.Length == 0 ? null : message.Hint);
+                svid = JwtSvid.ParseInsecure(message.Svid, audiences, timeProvider).WithHint(message.Hint.Length == 0 ? null : message.Hint);
             }
             catch (Exception e) when (e is SpiffeException or FormatException or ArgumentException)
             {

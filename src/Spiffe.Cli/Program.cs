@@ -1,0 +1,3 @@
+using Spiffe.Cli;
+
+return await SpiffeCli.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
