@@ -1,8 +1,10 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -47,6 +49,7 @@ public sealed class WorkloadApiServer : IAsyncDisposable
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(5);
 
     private readonly WorkloadApiServerState _state;
+    private readonly ConcurrentDictionary<ConnectionContext, byte> _connections = new();
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly string? _ownedDirectory;
     private readonly bool _useTcp;
@@ -121,8 +124,9 @@ public sealed class WorkloadApiServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops accepting calls: open streams end with <see cref="StatusCode.Unavailable"/>, connections close,
-    /// the Unix socket file is removed. State and recorded calls are kept. Does nothing if already stopped.
+    /// Stops like an agent process going away: every connection is dropped (no graceful HTTP/2 GOAWAY), so open
+    /// streams fail with <see cref="StatusCode.Unavailable"/> and new calls fail with <see cref="StatusCode.Unavailable"/>;
+    /// the Unix socket file is removed. State, faults and recorded calls are kept. Does nothing if already stopped.
     /// </summary>
     /// <param name="cancellationToken">Abandons a graceful shutdown.</param>
     public async Task StopAsync(CancellationToken cancellationToken = default)
@@ -384,11 +388,11 @@ public sealed class WorkloadApiServer : IAsyncDisposable
         {
             if (_useTcp)
             {
-                kestrel.Listen(IPAddress.Loopback, _port, listen => listen.Protocols = HttpProtocols.Http2);
+                kestrel.Listen(IPAddress.Loopback, _port, ConfigureListener);
             }
             else
             {
-                kestrel.ListenUnixSocket(SocketPath!, listen => listen.Protocols = HttpProtocols.Http2);
+                kestrel.ListenUnixSocket(SocketPath!, ConfigureListener);
             }
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
@@ -418,6 +422,23 @@ public sealed class WorkloadApiServer : IAsyncDisposable
         Volatile.Write(ref _app, app);
     }
 
+    private void ConfigureListener(ListenOptions listen)
+    {
+        listen.Protocols = HttpProtocols.Http2;
+        listen.Use(next => async connection =>
+        {
+            _connections.TryAdd(connection, 0);
+            try
+            {
+                await next(connection).ConfigureAwait(false);
+            }
+            finally
+            {
+                _connections.TryRemove(connection, out _);
+            }
+        });
+    }
+
     private async Task StopCoreAsync(CancellationToken cancellationToken)
     {
         WebApplication? app = _app;
@@ -427,6 +448,16 @@ public sealed class WorkloadApiServer : IAsyncDisposable
         }
 
         Volatile.Write(ref _app, null);
+
+        // Drop every connection first, like an agent process going away, instead of Kestrel's graceful
+        // HTTP/2 shutdown: with GOAWAY a client may send its next call on the closing connection and get
+        // Internal ("The HTTP/2 server closed the connection"); a dropped connection is discarded by the
+        // client before its streams fail, so a reconnect on the same channel gets a fresh connection.
+        foreach (ConnectionContext connection in _connections.Keys)
+        {
+            connection.Abort(new ConnectionAbortedException("The workload API test server is stopping."));
+        }
+
         _state.EndRun();
         try
         {

@@ -46,7 +46,7 @@ public sealed class LifecycleTests
     }
 
     [Fact]
-    public async Task StopAsync_StreamOpen_StreamEndsUnavailableAndNewCallsFail()
+    public async Task StopAsync_StreamOpen_StreamEndsUnavailableAndNewClientsGetUnavailable()
     {
         using var timeout = new CancellationTokenSource(TestData.Timeout);
         await using WorkloadApiServer server = await WorkloadApiServer.StartAsync(cancellationToken: timeout.Token);
@@ -60,32 +60,36 @@ public sealed class LifecycleTests
         var ended = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(timeout.Token));
         Assert.Equal(StatusCode.Unavailable, ended.StatusCode);
         Assert.False(server.IsRunning);
-        StatusCode whileStopped = await client.CallOnceAsync(WorkloadApiMethod.FetchX509Svid, WorkloadApiTestClient.SecurityHeader, timeout.Token);
-        Assert.True(whileStopped == StatusCode.Unavailable, $"while stopped: {client.LastFailure}");
+        Assert.False(File.Exists(server.SocketPath));
+        using var lateClient = new WorkloadApiTestClient(server.Address);
+        StatusCode whileStopped = await lateClient.CallOnceAsync(WorkloadApiMethod.FetchX509Svid, WorkloadApiTestClient.SecurityHeader, timeout.Token);
+        Assert.True(whileStopped == StatusCode.Unavailable, $"while stopped: {lateClient.LastFailure}");
     }
 
     [Fact]
-    public async Task RestartAsync_AfterStop_SameSocketPathServesAgain()
+    public async Task RestartAsync_AfterStop_SameSocketPathServesAgainWithState()
     {
         using var timeout = new CancellationTokenSource(TestData.Timeout);
         await using WorkloadApiServer server = await WorkloadApiServer.StartAsync(cancellationToken: timeout.Token);
         TestData.SetFullState(server);
         string address = server.Address;
-        using var client = new WorkloadApiTestClient(address);
-        Assert.Equal(StatusCode.OK, await client.CallOnceAsync(WorkloadApiMethod.FetchX509Svid, WorkloadApiTestClient.SecurityHeader, timeout.Token));
-        await server.StopAsync(timeout.Token);
-        StatusCode whileStopped = await client.CallOnceAsync(WorkloadApiMethod.FetchX509Svid, WorkloadApiTestClient.SecurityHeader, timeout.Token);
-        Assert.True(whileStopped == StatusCode.Unavailable, $"while stopped: {client.LastFailure}");
+        using (var client = new WorkloadApiTestClient(address))
+        {
+            Assert.Equal(StatusCode.OK, await client.CallOnceAsync(WorkloadApiMethod.FetchX509Svid, WorkloadApiTestClient.SecurityHeader, timeout.Token));
+        }
 
+        await server.StopAsync(timeout.Token);
         await server.RestartAsync(timeout.Token);
 
         Assert.Equal(address, server.Address);
-        Assert.Equal(StatusCode.OK, await client.CallOnceAsync(WorkloadApiMethod.FetchX509Svid, WorkloadApiTestClient.SecurityHeader, timeout.Token));
+        Assert.True(server.IsRunning);
+        using var reconnected = new WorkloadApiTestClient(address);
+        Assert.Equal(StatusCode.OK, await reconnected.CallOnceAsync(WorkloadApiMethod.FetchX509Svid, WorkloadApiTestClient.SecurityHeader, timeout.Token));
         Assert.Equal(2, server.Calls.Count);
     }
 
     [Fact]
-    public async Task RestartAsync_WhileRunning_OpenStreamEndsAndClientReconnects()
+    public async Task RestartAsync_WhileRunning_OpenStreamEndsUnavailableAndSameChannelReopens()
     {
         using var timeout = new CancellationTokenSource(TestData.Timeout);
         await using WorkloadApiServer server = await WorkloadApiServer.StartAsync(cancellationToken: timeout.Token);
@@ -100,6 +104,38 @@ public sealed class LifecycleTests
         Assert.Equal(StatusCode.Unavailable, ended.StatusCode);
         using var reopened = client.Client.FetchJWTBundles(new(), WorkloadApiTestClient.SecurityHeader, cancellationToken: timeout.Token);
         Assert.True(await reopened.ResponseStream.MoveNext(timeout.Token));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RestartAsync_Repeatedly_SameChannelSeesUnavailableWhileStoppedThenRecovers(bool useTcp)
+    {
+        // Stop drops connections instead of a graceful HTTP/2 GOAWAY, so a channel never sends its next
+        // call on a closing connection (that race surfaces in grpc-dotnet as Internal, "The HTTP/2 server
+        // closed the connection"). Repeated to catch that race if it comes back.
+        using var timeout = new CancellationTokenSource(TestData.Timeout);
+        await using WorkloadApiServer server = await WorkloadApiServer.StartAsync(new WorkloadApiServerOptions { UseTcp = useTcp }, timeout.Token);
+        TestData.SetFullState(server);
+        using var client = new WorkloadApiTestClient(server.Address);
+        for (int round = 0; round < 5; round++)
+        {
+            using var stream = client.Client.FetchX509SVID(new(), WorkloadApiTestClient.SecurityHeader, cancellationToken: timeout.Token);
+            Assert.True(await stream.ResponseStream.MoveNext(timeout.Token));
+            Assert.Equal(StatusCode.OK, await client.CallOnceAsync(WorkloadApiMethod.FetchJwtSvid, WorkloadApiTestClient.SecurityHeader, timeout.Token));
+
+            await server.StopAsync(timeout.Token);
+
+            var ended = await Assert.ThrowsAsync<RpcException>(() => stream.ResponseStream.MoveNext(timeout.Token));
+            Assert.Equal(StatusCode.Unavailable, ended.StatusCode);
+            StatusCode whileStopped = await client.CallOnceAsync(WorkloadApiMethod.FetchJwtSvid, WorkloadApiTestClient.SecurityHeader, timeout.Token);
+            Assert.True(whileStopped == StatusCode.Unavailable, $"round {round} while stopped: {client.LastFailure}");
+
+            await server.RestartAsync(timeout.Token);
+
+            StatusCode afterRestart = await client.CallOnceAsync(WorkloadApiMethod.FetchJwtSvid, WorkloadApiTestClient.SecurityHeader, timeout.Token);
+            Assert.True(afterRestart == StatusCode.OK, $"round {round} after restart: {client.LastFailure}");
+        }
     }
 
     [Fact]
@@ -119,7 +155,8 @@ public sealed class LifecycleTests
         await server.RestartAsync(timeout.Token);
 
         Assert.Equal(address, server.Address);
-        Assert.Equal(StatusCode.OK, await client.CallOnceAsync(WorkloadApiMethod.FetchJwtBundles, WorkloadApiTestClient.SecurityHeader, timeout.Token));
+        using var reconnected = new WorkloadApiTestClient(address);
+        Assert.Equal(StatusCode.OK, await reconnected.CallOnceAsync(WorkloadApiMethod.FetchJwtBundles, WorkloadApiTestClient.SecurityHeader, timeout.Token));
     }
 
     [Fact]

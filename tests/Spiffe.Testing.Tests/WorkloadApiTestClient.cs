@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -13,17 +14,27 @@ internal sealed class WorkloadApiTestClient : IDisposable
 
     public WorkloadApiTestClient(string address)
     {
-        _handler = new SocketsHttpHandler();
-        string httpAddress;
+        // A ConnectCallback for both transports, as the SDK client does: it also keeps grpc-dotnet's
+        // subchannel balancer (and its reconnect backoff) out of these tests.
+        EndPoint endPoint;
         if (address.StartsWith("unix://", StringComparison.Ordinal))
         {
-            string socketPath = address["unix://".Length..];
-            _handler.ConnectCallback = async (_, cancellationToken) =>
+            endPoint = new UnixDomainSocketEndPoint(address["unix://".Length..]);
+        }
+        else
+        {
+            Assert.StartsWith("tcp://", address);
+            endPoint = IPEndPoint.Parse(address["tcp://".Length..]);
+        }
+
+        _handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancellationToken) =>
             {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, endPoint is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp);
                 try
                 {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+                    await socket.ConnectAsync(endPoint, cancellationToken);
                     return new NetworkStream(socket, ownsSocket: true);
                 }
                 catch
@@ -31,15 +42,9 @@ internal sealed class WorkloadApiTestClient : IDisposable
                     socket.Dispose();
                     throw;
                 }
-            };
-            httpAddress = "http://localhost";
-        }
-        else
-        {
-            Assert.StartsWith("tcp://", address);
-            httpAddress = "http://" + address["tcp://".Length..];
-        }
-
+            },
+        };
+        string httpAddress = "http://localhost";
         _channel = GrpcChannel.ForAddress(httpAddress, new GrpcChannelOptions { HttpHandler = _handler });
         Client = new SpiffeWorkloadAPI.SpiffeWorkloadAPIClient(_channel);
     }
