@@ -346,9 +346,15 @@ public sealed class WorkloadApiServer : IAsyncDisposable
     /// <param name="method">A streaming RPC.</param>
     /// <param name="count">The number of streams; 1 means "a stream is open".</param>
     /// <param name="cancellationToken">Ends the wait.</param>
+    /// <exception cref="ArgumentException"><paramref name="method"/> is a unary RPC, which never has an open stream.</exception>
     public Task WaitForOpenStreamsAsync(WorkloadApiMethod method, int count, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (method is WorkloadApiMethod.FetchJwtSvid or WorkloadApiMethod.ValidateJwtSvid)
+        {
+            throw new ArgumentException($"{method} is unary and never has an open stream.", nameof(method));
+        }
+
         return _state.WaitForOpenStreamsAsync(method, count, cancellationToken);
     }
 

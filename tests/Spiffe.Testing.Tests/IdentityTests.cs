@@ -191,4 +191,16 @@ public sealed class IdentityTests
         Assert.Equal(StatusCode.InvalidArgument, exception.StatusCode);
         Assert.Contains("token has expired", exception.Status.Detail);
     }
+
+    [Fact]
+    public async Task ValidateJwtSvid_NoValidator_InvalidArgument()
+    {
+        using var timeout = new CancellationTokenSource(TestData.Timeout);
+        await using WorkloadApiServer server = await WorkloadApiServer.StartAsync(cancellationToken: timeout.Token);
+        using var client = new WorkloadApiTestClient(server.Address);
+
+        StatusCode status = await client.CallOnceAsync(WorkloadApiMethod.ValidateJwtSvid, WorkloadApiTestClient.SecurityHeader, timeout.Token);
+
+        Assert.Equal(StatusCode.InvalidArgument, status);
+    }
 }

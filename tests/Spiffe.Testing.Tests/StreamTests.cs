@@ -186,4 +186,13 @@ public sealed class StreamTests
         Assert.True(await bundles.ResponseStream.MoveNext(timeout.Token));
         Assert.Equal("spiffe://other.org", Assert.Single(bundles.ResponseStream.Current.Bundles).Key);
     }
+
+    [Fact]
+    public async Task WaitForOpenStreamsAsync_UnaryMethod_Throws()
+    {
+        await using WorkloadApiServer server = await WorkloadApiServer.StartAsync();
+
+        Assert.Throws<ArgumentException>(() => { _ = server.WaitForOpenStreamsAsync(WorkloadApiMethod.FetchJwtSvid, 1); });
+        Assert.Equal(0, server.GetOpenStreamCount(WorkloadApiMethod.ValidateJwtSvid));
+    }
 }
