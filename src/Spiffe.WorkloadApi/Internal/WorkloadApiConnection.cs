@@ -28,19 +28,22 @@ internal sealed class WorkloadApiConnection : IDisposable
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             UseProxy = false,
         };
+        // Both transports connect through our own callback: the socket error reaches the caller
+        // unchanged ("connection refused"), and a restarted agent is reached on the next attempt
+        // instead of waiting out grpc-dotnet's own reconnect backoff. GrpcChannel.ConnectAsync must
+        // then never be called (grpc-dotnet#2428): the first message means "connected".
         Uri target;
         if (address.IsUnixSocket)
         {
-            string path = address.UnixSocketPath;
-            handler.ConnectCallback = (_, cancellationToken) => ConnectUnixAsync(path, cancellationToken);
-
-            // The authority is irrelevant on a Unix socket. GrpcChannel.ConnectAsync must never be
-            // called with a ConnectCallback (grpc-dotnet#2428): the first message means "connected".
+            var endPoint = new UnixDomainSocketEndPoint(address.UnixSocketPath);
+            handler.ConnectCallback = (_, cancellationToken) => ConnectAsync(endPoint, ProtocolType.Unspecified, cancellationToken);
             target = new Uri("http://localhost");
         }
         else
         {
-            target = new Uri($"http://{address.TcpEndPoint}");
+            System.Net.IPEndPoint endPoint = address.TcpEndPoint;
+            handler.ConnectCallback = (_, cancellationToken) => ConnectAsync(endPoint, ProtocolType.Tcp, cancellationToken);
+            target = new Uri($"http://{endPoint}");
         }
 
         _channel = GrpcChannel.ForAddress(target, new GrpcChannelOptions
@@ -70,12 +73,17 @@ internal sealed class WorkloadApiConnection : IDisposable
 
     public CallOptions CallOptions(CancellationToken cancellationToken) => new(headers: _headers, cancellationToken: cancellationToken);
 
-    private static async ValueTask<Stream> ConnectUnixAsync(string path, CancellationToken cancellationToken)
+    private static async ValueTask<Stream> ConnectAsync(System.Net.EndPoint endPoint, ProtocolType protocol, CancellationToken cancellationToken)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, protocol);
         try
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
+            if (protocol == ProtocolType.Tcp)
+            {
+                socket.NoDelay = true;
+            }
+
+            await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
             return new NetworkStream(socket, ownsSocket: true);
         }
         catch
