@@ -112,7 +112,7 @@ internal static class JwtSvidReader
         out string? error)
     {
         Span<byte> free = buffer;
-        if (!Base64Url.TryDecodeFromChars(headerChars, free, out int headerLength))
+        if (!TryDecode(headerChars, free, out int headerLength))
         {
             error = "The JWT-SVID header is not valid base64url.";
             return null;
@@ -127,7 +127,7 @@ internal static class JwtSvidReader
             return null;
         }
 
-        if (!Base64Url.TryDecodeFromChars(payloadChars, free, out int payloadLength))
+        if (!TryDecode(payloadChars, free, out int payloadLength))
         {
             error = "The JWT-SVID payload is not valid base64url.";
             return null;
@@ -142,7 +142,7 @@ internal static class JwtSvidReader
 
         if (bundleSource is not null)
         {
-            if (!Base64Url.TryDecodeFromChars(signatureChars, free, out int signatureLength))
+            if (!TryDecode(signatureChars, free, out int signatureLength))
             {
                 error = "The JWT-SVID signature is not valid base64url.";
                 return null;
@@ -549,6 +549,10 @@ internal static class JwtSvidReader
 
         return false;
     }
+
+    /// <summary>Strict base64url decoding that reports failure instead of throwing.</summary>
+    private static bool TryDecode(ReadOnlySpan<char> source, Span<byte> destination, out int written) =>
+        Base64Url.DecodeFromChars(source, destination, out int consumed, out written) == OperationStatus.Done && consumed == source.Length;
 
     private static bool IsBase64UrlChar(char c) =>
         c is (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_';
