@@ -29,35 +29,23 @@ internal enum JwtAlgorithm : byte
 internal static class JwtAlgorithms
 {
     /// <summary>Parses an <c>alg</c> value exactly (case-sensitive); anything outside the nine JWT-SVID algorithms fails.</summary>
-    internal static bool TryParse(ReadOnlySpan<byte> utf8, out JwtAlgorithm algorithm)
+    internal static bool TryParse(string name, out JwtAlgorithm algorithm)
     {
-        algorithm = default;
-        if (utf8.Length != 5)
+        JwtAlgorithm? parsed = name switch
         {
-            return false;
-        }
-
-        int family = utf8[..2] switch
-        {
-            var f when f.SequenceEqual("RS"u8) => 0,
-            var f when f.SequenceEqual("ES"u8) => 3,
-            var f when f.SequenceEqual("PS"u8) => 6,
-            _ => -1,
+            "RS256" => JwtAlgorithm.RS256,
+            "RS384" => JwtAlgorithm.RS384,
+            "RS512" => JwtAlgorithm.RS512,
+            "ES256" => JwtAlgorithm.ES256,
+            "ES384" => JwtAlgorithm.ES384,
+            "ES512" => JwtAlgorithm.ES512,
+            "PS256" => JwtAlgorithm.PS256,
+            "PS384" => JwtAlgorithm.PS384,
+            "PS512" => JwtAlgorithm.PS512,
+            _ => null,
         };
-        int size = utf8[2..] switch
-        {
-            var s when s.SequenceEqual("256"u8) => 0,
-            var s when s.SequenceEqual("384"u8) => 1,
-            var s when s.SequenceEqual("512"u8) => 2,
-            _ => -1,
-        };
-        if (family < 0 || size < 0)
-        {
-            return false;
-        }
-
-        algorithm = (JwtAlgorithm)(family + size);
-        return true;
+        algorithm = parsed.GetValueOrDefault();
+        return parsed.HasValue;
     }
 
     internal static string Name(JwtAlgorithm algorithm) => algorithm switch

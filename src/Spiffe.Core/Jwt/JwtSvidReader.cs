@@ -274,7 +274,7 @@ internal static class JwtSvidReader
             return false;
         }
 
-        if (!JwtAlgorithms.TryParse(Encoding.UTF8.GetBytes(alg), out algorithm))
+        if (!JwtAlgorithms.TryParse(alg, out algorithm))
         {
             error = $"The JWT-SVID algorithm \"{Printable(alg)}\" is not allowed; JWT-SVIDs use RS256/384/512, ES256/384/512 or PS256/384/512.";
             return false;
