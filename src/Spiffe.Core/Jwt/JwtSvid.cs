@@ -103,7 +103,7 @@ public sealed class JwtSvid
     /// <summary>
     /// Parses a JWT-SVID <b>without verifying its signature</b>: only for tokens received from the
     /// Workload API over its local socket. The structure, header, <c>sub</c>, <c>aud</c>,
-    /// <c>exp</c> and <c>nbf</c> are still checked.
+    /// <c>exp</c> and <c>nbf</c> are still checked (with <see cref="JwtSvidValidator.DefaultLeeway"/>).
     /// </summary>
     /// <exception cref="JwtSvidException">The token is malformed, not for these audiences, or expired.</exception>
     /// <exception cref="ArgumentException"><paramref name="audiences"/> is empty or holds an empty value.</exception>
