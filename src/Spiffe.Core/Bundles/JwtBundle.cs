@@ -30,6 +30,7 @@ public sealed class JwtBundle : IJwtBundleSource
 {
     private readonly JwtAuthority[] _authorities;
     private readonly Dictionary<string, JwtAuthority> _byKeyId;
+    private readonly System.Collections.ObjectModel.ReadOnlyCollection<JwtAuthority> _readOnlyAuthorities;
 
     /// <summary>Creates a bundle with no authorities: it trusts no JWT-SVID.</summary>
     public JwtBundle(TrustDomain trustDomain)
@@ -45,6 +46,7 @@ public sealed class JwtBundle : IJwtBundleSource
         ArgumentNullException.ThrowIfNull(authorities);
         TrustDomain = trustDomain;
         _authorities = [.. authorities];
+        _readOnlyAuthorities = Array.AsReadOnly(_authorities);
         _byKeyId = new Dictionary<string, JwtAuthority>(_authorities.Length, StringComparer.Ordinal);
         foreach (JwtAuthority authority in _authorities)
         {
@@ -60,7 +62,7 @@ public sealed class JwtBundle : IJwtBundleSource
     public TrustDomain TrustDomain { get; }
 
     /// <summary>The authorities, in document order.</summary>
-    public IReadOnlyList<JwtAuthority> JwtAuthorities => _authorities;
+    public IReadOnlyList<JwtAuthority> JwtAuthorities => _readOnlyAuthorities;
 
     /// <summary>
     /// Parses a JWK Set (UTF-8 JSON). <c>keys</c> is required and may be empty; only

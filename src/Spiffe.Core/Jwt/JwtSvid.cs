@@ -60,7 +60,7 @@ public sealed class JwtSvid
     public SpiffeId Id { get; }
 
     /// <summary>The audiences (the <c>aud</c> claim; a single string becomes a one-element list).</summary>
-    public IReadOnlyList<string> Audience => _audience;
+    public IReadOnlyList<string> Audience => Array.AsReadOnly(_audience);
 
     /// <summary>When the token expires (the <c>exp</c> claim).</summary>
     public DateTimeOffset ExpiresAt { get; }
@@ -72,7 +72,7 @@ public sealed class JwtSvid
     public DateTimeOffset? NotBefore { get; }
 
     /// <summary>All claims of the payload, including <c>sub</c>, <c>aud</c> and <c>exp</c>.</summary>
-    public IReadOnlyDictionary<string, JsonElement> Claims => _claims;
+    public IReadOnlyDictionary<string, JsonElement> Claims => _claims.AsReadOnly();
 
     /// <summary>The JWS algorithm (<c>alg</c> header), e.g. <c>ES256</c>.</summary>
     public string Algorithm { get; }

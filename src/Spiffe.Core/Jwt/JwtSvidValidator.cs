@@ -50,7 +50,7 @@ public sealed class JwtSvidValidator
     public IJwtBundleSource BundleSource { get; }
 
     /// <summary>The accepted audiences.</summary>
-    public IReadOnlyList<string> Audiences => _audiences;
+    public IReadOnlyList<string> Audiences => Array.AsReadOnly(_audiences);
 
     /// <summary>The clock.</summary>
     public TimeProvider TimeProvider { get; }

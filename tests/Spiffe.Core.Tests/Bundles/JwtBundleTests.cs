@@ -226,6 +226,18 @@ public class JwtBundleTests
     }
 
     [Fact]
+    public void JwtAuthorities_CastToMutableList_CannotBeChanged()
+    {
+        using var authority = new TestJwtAuthority(Domain);
+        authority.AddKey("ES256", "a");
+        JwtBundle bundle = authority.CreateJwtBundle();
+        var list = (IList<JwtAuthority>)bundle.JwtAuthorities;
+
+        Assert.Throws<NotSupportedException>(() => list[0] = list[0]);
+        Assert.IsNotType<JwtAuthority[]>(bundle.JwtAuthorities);
+    }
+
+    [Fact]
     public void Constructor_DuplicateKid_Throws()
     {
         using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
