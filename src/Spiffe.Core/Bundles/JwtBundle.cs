@@ -17,6 +17,11 @@ namespace Spiffe.Bundles;
 /// another <c>use</c>, or of an unknown <c>kty</c>/<c>crv</c> are ignored one by one.
 /// </para>
 /// <para>
+/// Interoperability caution: SPIRE's Workload API and go-spiffe's <c>jwtbundle.Marshal</c> emit
+/// JWT bundles as a plain JWK Set whose keys carry no <c>use</c>; this parser ignores such keys
+/// (SPIFFE Trust Domain and Bundle §4.2.2, decision Z3), so such a bundle trusts nothing.
+/// </para>
+/// <para>
 /// A <c>jwt-svid</c> key without <c>kid</c> breaks the publisher rule of JWT-SVID.md §6.1 but is
 /// kept: it can never be selected by a token's <c>kid</c>, and is only tried for tokens that carry
 /// no <c>kid</c> (like every other key of a matching type).
