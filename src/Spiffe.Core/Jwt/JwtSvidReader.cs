@@ -101,7 +101,8 @@ internal static class JwtSvidReader
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // The buffer held a decoded bearer token: clear it before other code can rent it.
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
         }
     }
 
