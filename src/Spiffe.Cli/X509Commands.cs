@@ -123,7 +123,7 @@ internal static class X509Commands
     }
 
     /// <summary>Writes the default SVID, its key and the bundles; each file replaces the old one atomically.</summary>
-    private static IReadOnlyList<string> WriteFiles(X509Context context, string directory)
+    private static List<string> WriteFiles(X509Context context, string directory)
     {
         Directory.CreateDirectory(directory);
         X509Svid svid = context.DefaultSvid;

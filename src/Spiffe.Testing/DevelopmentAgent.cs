@@ -27,7 +27,7 @@ public sealed class DevelopmentAgent : IAsyncDisposable
     private readonly TimeSpan _rotationInterval;
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
-    private JwtBundle _jwtBundle;
+    private readonly JwtBundle _jwtBundle;
     private Task? _rotating;
     private int _generation;
 
@@ -94,7 +94,7 @@ public sealed class DevelopmentAgent : IAsyncDisposable
         {
             agent.ConfigureServer();
             agent.Rotate();
-            agent._rotating = Task.Run(agent.RotateForeverAsync);
+            agent._rotating = Task.Run(agent.RotateForeverAsync, CancellationToken.None);
             return agent;
         }
         catch

@@ -11,5 +11,5 @@ public interface IWorkloadApiWatcher<in T>
     /// An error: a discarded malformed message, a failed or ended stream (the watch retries when
     /// <see cref="WorkloadApiException.IsRetryable"/>), or the error that stops the watch.
     /// </summary>
-    void OnError(WorkloadApiException error);
+    void OnError(WorkloadApiException exception);
 }

@@ -154,8 +154,9 @@ public sealed class JwtSource : IJwtBundleSource, IAsyncDisposable
     {
         public void OnUpdate(JwtBundleSet update) => inner.OnUpdate(update);
 
-        public void OnError(WorkloadApiException error)
+        public void OnError(WorkloadApiException exception)
         {
+            WorkloadApiException error = exception;
             if (error.Kind == WorkloadApiErrorKind.PermissionDenied)
             {
                 source.OnDenied();

@@ -70,11 +70,11 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
 
     /// <summary>Watches the X.509 context: <paramref name="watcher"/> gets every valid state and every error, until cancelled.</summary>
     /// <exception cref="WorkloadApiException">A non-retryable error (InvalidArgument, Unimplemented) stopped the watch.</exception>
-    public Task WatchX509ContextAsync(IWorkloadApiWatcher<X509Context> watcher, CancellationToken cancellationToken = default) =>
+    public Task WatchX509ContextAsync(IWorkloadApiWatcher<X509Context> watcher, CancellationToken cancellationToken) =>
         WatchAsync(ResponseParser.FetchX509Svid, OpenX509Svid, _parser.ParseX509Context, watcher, null, cancellationToken);
 
     /// <summary>Watches the X.509 context as an async stream of valid states; retryable errors are retried silently.</summary>
-    public IAsyncEnumerable<X509Context> WatchX509ContextAsync(CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<X509Context> WatchX509ContextAsync(CancellationToken cancellationToken) =>
         AsEnumerable<X509Context>((w, ct) => WatchX509ContextAsync(w, ct), cancellationToken);
 
     /// <summary>Fetches the X.509 bundles (own and federated) once.</summary>
@@ -82,11 +82,11 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         StreamWatch.FirstAsync(_connection, ResponseParser.FetchX509Bundles, OpenX509Bundles, _parser.ParseX509Bundles, cancellationToken);
 
     /// <summary>Watches the X.509 bundles until cancelled.</summary>
-    public Task WatchX509BundlesAsync(IWorkloadApiWatcher<X509BundleSet> watcher, CancellationToken cancellationToken = default) =>
+    public Task WatchX509BundlesAsync(IWorkloadApiWatcher<X509BundleSet> watcher, CancellationToken cancellationToken) =>
         WatchAsync(ResponseParser.FetchX509Bundles, OpenX509Bundles, _parser.ParseX509Bundles, watcher, null, cancellationToken);
 
     /// <summary>Watches the X.509 bundles as an async stream.</summary>
-    public IAsyncEnumerable<X509BundleSet> WatchX509BundlesAsync(CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<X509BundleSet> WatchX509BundlesAsync(CancellationToken cancellationToken) =>
         AsEnumerable<X509BundleSet>((w, ct) => WatchX509BundlesAsync(w, ct), cancellationToken);
 
     /// <summary>Fetches the JWT bundles once.</summary>
@@ -94,11 +94,11 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         StreamWatch.FirstAsync(_connection, ResponseParser.FetchJwtBundles, OpenJwtBundles, _parser.ParseJwtBundles, cancellationToken);
 
     /// <summary>Watches the JWT bundles until cancelled.</summary>
-    public Task WatchJwtBundlesAsync(IWorkloadApiWatcher<JwtBundleSet> watcher, CancellationToken cancellationToken = default) =>
+    public Task WatchJwtBundlesAsync(IWorkloadApiWatcher<JwtBundleSet> watcher, CancellationToken cancellationToken) =>
         WatchAsync(ResponseParser.FetchJwtBundles, OpenJwtBundles, _parser.ParseJwtBundles, watcher, null, cancellationToken);
 
     /// <summary>Watches the JWT bundles as an async stream.</summary>
-    public IAsyncEnumerable<JwtBundleSet> WatchJwtBundlesAsync(CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<JwtBundleSet> WatchJwtBundlesAsync(CancellationToken cancellationToken) =>
         AsEnumerable<JwtBundleSet>((w, ct) => WatchJwtBundlesAsync(w, ct), cancellationToken);
 
     /// <summary>
@@ -282,7 +282,7 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
     {
         public void OnUpdate(T update) => writer.TryWrite(update);
 
-        public void OnError(WorkloadApiException error)
+        public void OnError(WorkloadApiException exception)
         {
         }
     }

@@ -18,7 +18,7 @@ internal sealed class EnvironmentScope : IDisposable
 
 /// <summary>Tests that touch process environment variables never run in parallel with each other.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class EnvironmentCollection
+public sealed class SerialTests
 {
     public const string Name = "Process environment";
 }

@@ -3,7 +3,7 @@ using System.Net;
 namespace Spiffe.WorkloadApi.Tests;
 
 /// <summary>SPIFFE-RULES.md A6 rules 82-85: the endpoint address, accepted and rejected, before any connection.</summary>
-[Collection(EnvironmentCollection.Name)]
+[Collection(SerialTests.Name)]
 public sealed class WorkloadApiAddressTests
 {
     [Theory]

@@ -12,14 +12,15 @@ namespace Spiffe.Bundles;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Parsed from a JWK Set (the Workload API's JWT bundle format, and the <c>jwt-svid</c> part of a
-/// SPIFFE bundle). Only keys with <c>"use": "jwt-svid"</c> are kept; keys without <c>use</c>, with
-/// another <c>use</c>, or of an unknown <c>kty</c>/<c>crv</c> are ignored one by one.
-/// </para>
-/// <para>
-/// Interoperability caution: SPIRE's Workload API and go-spiffe's <c>jwtbundle.Marshal</c> emit
-/// JWT bundles as a plain JWK Set whose keys carry no <c>use</c>; this parser ignores such keys
-/// (SPIFFE Trust Domain and Bundle §4.2.2, decision Z3), so such a bundle trusts nothing.
+/// <see cref="Parse(TrustDomain, ReadOnlySpan{byte})"/> reads the Workload API's JWT bundle format
+/// (SPIFFE_Workload_API.md §6.2.2: "a standard JWK Set" of the trust domain's JWT authorities).
+/// Keys with <c>"use": "jwt-svid"</c> are kept, and so are keys <em>without</em> <c>use</c>: SPIRE
+/// agents and go-spiffe publish Workload API JWT bundles as plain JWK Sets with no <c>use</c>, and
+/// ignoring those keys would make every JWT-SVID from a real agent untrusted. A key with any other
+/// <c>use</c> (<c>x509-svid</c>, <c>sig</c>, <c>JWT-SVID</c>…) or an unknown <c>kty</c>/<c>crv</c> is
+/// ignored on its own, so an X.509 authority never verifies a JWT. A SPIFFE bundle document
+/// (<see cref="SpiffeBundle"/>) stays strict (Trust Domain and Bundle §4.2.2): there a key without
+/// <c>use</c> is ignored.
 /// </para>
 /// <para>
 /// A <c>jwt-svid</c> key without <c>kid</c> breaks the publisher rule of JWT-SVID.md §6.1 but is
@@ -70,14 +71,14 @@ public sealed class JwtBundle : IJwtBundleSource
     public IReadOnlyList<JwtAuthority> JwtAuthorities => _readOnlyAuthorities;
 
     /// <summary>
-    /// Parses a JWK Set (UTF-8 JSON). <c>keys</c> is required and may be empty; only
-    /// <c>jwt-svid</c> keys are kept (see the type remarks).
+    /// Parses a Workload API JWT bundle, a JWK Set (UTF-8 JSON). <c>keys</c> is required and may be
+    /// empty; keys with <c>use</c> <c>jwt-svid</c> or with no <c>use</c> are kept (see the type remarks).
     /// </summary>
     /// <exception cref="FormatException">The document is not a JSON object, lacks <c>keys</c>, has duplicate members, or holds a malformed <c>jwt-svid</c> key or a repeated key ID.</exception>
     public static JwtBundle Parse(TrustDomain trustDomain, ReadOnlySpan<byte> jwksUtf8)
     {
         ArgumentNullException.ThrowIfNull(trustDomain);
-        JwksContent content = JwksReader.Read(trustDomain, jwksUtf8, readX509: false, readSpiffeMembers: false, "JWT bundle");
+        JwksContent content = JwksReader.Read(trustDomain, jwksUtf8, readX509: false, readSpiffeMembers: false, "JWT bundle", missingUseIsJwtSvid: true);
         return new JwtBundle(trustDomain, content.JwtAuthorities);
     }
 

@@ -19,14 +19,16 @@ internal sealed class JwksContent
 
 /// <summary>
 /// Reads a SPIFFE bundle / JWK Set document. Per TB §4: <c>keys</c> is required (may be empty);
-/// unknown top-level members are ignored; a key with a missing or unknown <c>use</c> (compared
-/// case-sensitively) or an unknown <c>kty</c> is ignored on its own; an <c>x509-svid</c> key
+/// unknown top-level members are ignored; a key with an unknown <c>use</c> (compared
+/// case-sensitively) or an unknown <c>kty</c> is ignored on its own; a key without <c>use</c> is
+/// ignored in a SPIFFE bundle and taken as a JWT authority in a Workload API JWT bundle (see
+/// <see cref="Spiffe.Bundles.JwtBundle"/>); an <c>x509-svid</c> key
 /// without <c>x5c</c> is ignored and only the first <c>x5c</c> element is used (XS §6.2). Known
 /// but malformed keys, duplicate members and duplicate key IDs are errors.
 /// </summary>
 internal static class JwksReader
 {
-    internal static JwksContent Read(TrustDomain trustDomain, ReadOnlySpan<byte> utf8, bool readX509, bool readSpiffeMembers, string what)
+    internal static JwksContent Read(TrustDomain trustDomain, ReadOnlySpan<byte> utf8, bool readX509, bool readSpiffeMembers, string what, bool missingUseIsJwtSvid = false)
     {
         string document = $"{what} of {trustDomain}";
         using JsonDocument json = Jwk.ParseObject(utf8, document);
@@ -68,7 +70,7 @@ internal static class JwksReader
                 }
 
                 string? use = Jwk.GetString(key, "use", where);
-                if (use == "jwt-svid")
+                if (use == "jwt-svid" || (use is null && missingUseIsJwtSvid))
                 {
                     JwtAuthority? authority = JwtAuthority.FromJwk(key, where);
                     if (authority is null)

@@ -10,7 +10,7 @@ namespace Spiffe.WorkloadApi.Internal;
 /// updates, and releases superseded states.
 /// </summary>
 /// <typeparam name="T">The state type.</typeparam>
-internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>
+internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
     where T : class
 {
     private readonly string _kind;
@@ -143,8 +143,9 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>
         signal.TrySetResult(update);
     }
 
-    void IWorkloadApiWatcher<T>.OnError(WorkloadApiException error)
+    void IWorkloadApiWatcher<T>.OnError(WorkloadApiException exception)
     {
+        WorkloadApiException error = exception;
         LastError = error;
         switch (error.Kind)
         {

@@ -48,7 +48,7 @@ public class JwtBundleTests
         Assert.Contains(fragment, e.Message, StringComparison.Ordinal);
     }
 
-    // ---- Rules 58, 67 (Z3): only use == "jwt-svid", case-sensitive ----
+    // ---- Rules 58, 67 (Z3): use == "jwt-svid" (case-sensitive) or, in the Workload API format as SPIRE sends it, no use ----
 
     [Theory]
     [InlineData("jwt-svid", true)]
@@ -56,7 +56,7 @@ public class JwtBundleTests
     [InlineData("sig", false)]
     [InlineData("JWT-SVID", false)]
     [InlineData("jwt-svid ", false)]
-    [InlineData(null, false)]
+    [InlineData(null, true)]
     public void Parse_KeyUse_OnlyJwtSvidKept(string? use, bool kept)
     {
         using var authority = new TestJwtAuthority(Domain);

@@ -576,7 +576,6 @@ public class JwtSvidValidatorTests
     [Theory]
     [InlineData("x509-key", "\"x509-key\"", "no JWT authority with key ID \"x509-key\"")]
     [InlineData("x509-key", null, "verifies with no ES256 key")]
-    [InlineData("no-use-key", "\"no-use-key\"", "no JWT authority with key ID \"no-use-key\"")]
     [InlineData("upper-use-key", "\"upper-use-key\"", "no JWT authority with key ID \"upper-use-key\"")]
     public void Validate_SignedByKeyThatIsNotJwtSvid_Rejected(string signingKid, string? headerKid, string fragment)
     {
@@ -584,6 +583,17 @@ public class JwtSvidValidatorTests
 
         AssertRejected(token, fragment);
         Assert.NotNull(Validate(ValidA())); // the jwt-svid keys keep working
+    }
+
+    [Fact]
+    public void Validate_KeyWithoutUse_TrustedInWorkloadApiBundleButNotInSpiffeBundle()
+    {
+        // SPIRE sends Workload API JWT bundles whose keys have no "use"; a SPIFFE bundle document must carry it.
+        string token = A.Sign("no-use-key", Header("ES256", kid: "\"no-use-key\""), Claims());
+        Assert.Equal(DomainA, Validate(token).Id.TrustDomain);
+
+        using SpiffeBundle strict = SpiffeBundle.Parse(DomainA, A.CreateJwks());
+        AssertRejected(token, "no JWT authority with key ID \"no-use-key\"", strict);
     }
 
     [Theory]
