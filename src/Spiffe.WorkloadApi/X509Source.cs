@@ -21,7 +21,7 @@ namespace Spiffe.WorkloadApi;
 /// A superseded state is released one rotation later, so code that holds an <see cref="X509Svid"/>
 /// should not keep it across rotations: ask the source again.
 /// </remarks>
-public sealed class X509Source : IX509BundleSource, IAsyncDisposable
+public sealed class X509Source : IX509SvidSource, IX509BundleSource, IAsyncDisposable
 {
     private readonly WorkloadApiClient _client;
     private readonly bool _ownsClient;
