@@ -22,6 +22,8 @@ namespace Spiffe.Benchmarks;
 /// Baselines run the same gRPC exchange with the raw generated client and no SDK parsing.
 /// </summary>
 [Config(typeof(WorkloadApiBenchmarks.LatencyConfig))]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
 public class WorkloadApiBenchmarks
 {
     private static readonly SpiffeId s_id = SpiffeId.Parse("spiffe://example.org/web");
@@ -152,7 +154,7 @@ public class WorkloadApiBenchmarks
         _source = await X509Source.CreateAsync(SourceOptions);
     }
 
-    [Benchmark(Description = "raw gRPC: push to message received")]
+    [Benchmark(Baseline = true, Description = "raw gRPC: push to message received")]
     [BenchmarkCategory("Rotation")]
     public async Task<int> RawPushToMessage()
     {

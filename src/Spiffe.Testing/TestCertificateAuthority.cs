@@ -123,8 +123,11 @@ public sealed class TestCertificateAuthority : IDisposable
     {
         ArgumentNullException.ThrowIfNull(id);
         options ??= new TestX509SvidOptions();
-        DateTimeOffset notBefore = options.NotBefore ?? TimeProvider.GetUtcNow().AddMinutes(-1);
-        DateTimeOffset notAfter = options.NotAfter ?? notBefore + options.TimeToLive;
+        // NotBefore is back-dated a minute for clock skew; the lifetime counts from now, so a
+        // short TimeToLive (seconds, for rotation tests and demos) is still valid when minted.
+        DateTimeOffset now = TimeProvider.GetUtcNow();
+        DateTimeOffset notBefore = options.NotBefore ?? now.AddMinutes(-1);
+        DateTimeOffset notAfter = options.NotAfter ?? (options.NotBefore is { } explicitStart ? explicitStart : now) + options.TimeToLive;
 
         bool viaIntermediate = IntermediateCertificate is not null && options.SignWithIntermediate;
         X509Certificate2 issuer = viaIntermediate ? IntermediateCertificate! : RootCertificate;

@@ -18,7 +18,7 @@ public sealed class TestX509SvidOptions
     /// <summary>The leaf's NotBefore. Default: now minus one minute.</summary>
     public DateTimeOffset? NotBefore { get; set; }
 
-    /// <summary>The leaf's NotAfter. Default: NotBefore plus <see cref="TimeToLive"/>.</summary>
+    /// <summary>The leaf's NotAfter. Default: <see cref="TimeToLive"/> from now (or from <see cref="NotBefore"/> when that is set).</summary>
     public DateTimeOffset? NotAfter { get; set; }
 
     /// <summary>The lifetime used when <see cref="NotAfter"/> is not set. Default one hour.</summary>
