@@ -14,6 +14,7 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
     where T : class
 {
     private readonly string _kind;
+    private readonly string _metricKind;
     private readonly Func<IWorkloadApiWatcher<T>, Action<WorkloadApiException>, CancellationToken, Task> _watch;
     private readonly Func<T, string?> _accept;
     private readonly Action<T> _release;
@@ -37,6 +38,9 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
         ILogger logger)
     {
         _kind = kind;
+
+        // "X.509 context" → "x509_context": the stable tag value of the metrics.
+        _metricKind = kind.Replace(".", string.Empty, StringComparison.Ordinal).Replace(' ', '_').ToLowerInvariant();
         _watch = watch;
         _accept = accept;
         _release = release;
@@ -111,7 +115,7 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
         WorkloadApiMetrics.StreamRestarts.Add(
             1,
             new KeyValuePair<string, object?>("grpc.status_code", (error.StatusCode ?? StatusCode.Unavailable).ToString()),
-            new KeyValuePair<string, object?>("kind", _kind));
+            new KeyValuePair<string, object?>("kind", _metricKind));
 
     void IWorkloadApiWatcher<T>.OnUpdate(T update)
     {
@@ -137,7 +141,7 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
             _next = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        WorkloadApiMetrics.Updates.Add(1, new KeyValuePair<string, object?>("kind", _kind));
+        WorkloadApiMetrics.Updates.Add(1, new KeyValuePair<string, object?>("kind", _metricKind));
         _onUpdate(update);
         _ready.TrySetResult();
         signal.TrySetResult(update);
@@ -150,7 +154,7 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
         switch (error.Kind)
         {
             case WorkloadApiErrorKind.MalformedResponse:
-                WorkloadApiMetrics.Discarded.Add(1, new KeyValuePair<string, object?>("kind", _kind));
+                WorkloadApiMetrics.Discarded.Add(1, new KeyValuePair<string, object?>("kind", _metricKind));
                 WorkloadApiLog.Discarded(_logger, error.Message);
                 break;
             case WorkloadApiErrorKind.PermissionDenied:
