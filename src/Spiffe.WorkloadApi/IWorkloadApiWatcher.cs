@@ -1,6 +1,9 @@
 namespace Spiffe.WorkloadApi;
 
-/// <summary>Receives the updates and errors of a Workload API watch. Called from one loop, never concurrently.</summary>
+/// <summary>
+/// Receives the updates and errors of a Workload API watch. Called from one loop, never
+/// concurrently; implementations must return quickly and must not throw.
+/// </summary>
 /// <typeparam name="T">The update type (e.g. <see cref="X509Context"/>).</typeparam>
 public interface IWorkloadApiWatcher<in T>
 {

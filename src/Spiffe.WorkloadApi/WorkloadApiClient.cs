@@ -73,7 +73,11 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
     public Task WatchX509ContextAsync(IWorkloadApiWatcher<X509Context> watcher, CancellationToken cancellationToken) =>
         WatchAsync(ResponseParser.FetchX509Svid, OpenX509Svid, _parser.ParseX509Context, watcher, null, cancellationToken);
 
-    /// <summary>Watches the X.509 context as an async stream of valid states; retryable errors are retried silently.</summary>
+    /// <summary>
+    /// Watches the X.509 context as an async stream of valid states; retryable errors are retried
+    /// silently. Each context is the caller's to dispose; a reader that falls behind only ever gets
+    /// the newest one (older undelivered ones are disposed).
+    /// </summary>
     public IAsyncEnumerable<X509Context> WatchX509ContextAsync(CancellationToken cancellationToken) =>
         AsEnumerable<X509Context>((w, ct) => WatchX509ContextAsync(w, ct), cancellationToken);
 

@@ -280,6 +280,22 @@ public sealed class X509SourceTests
     }
 
     [Fact]
+    public async Task Hint_Over1024Bytes_IsNotSupportedButSvidStaysUsable()
+    {
+        await using TestAgent agent = await TestAgent.StartAsync();
+        string longest = new('h', 1024);
+        agent.Serve(agent.Svid(TestAgent.Web, hint: longest + "x"), agent.Svid(TestAgent.Db, hint: longest));
+
+        await using X509Source source = await X509Source.CreateAsync(new X509SourceOptions { ClientOptions = agent.ClientOptions() }, TestAgent.Timeout());
+
+        X509Context context = source.GetX509Context();
+        Assert.Null(context.Svids[0].Hint);
+        Assert.Equal(TestAgent.Web, source.GetX509Svid().Id);
+        Assert.Equal(TestAgent.Db, context.FindByHint(longest)!.Id);
+        Assert.Null(context.FindByHint(longest + "x"));
+    }
+
+    [Fact]
     public async Task CreateAsync_NoAgent_TimeoutNamesTheRootCause()
     {
         string directory = Directory.CreateTempSubdirectory("spiffe-noagent-").FullName;

@@ -72,7 +72,7 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
         X509Svid svid;
         try
         {
-            svid = X509Svid.Parse(message.X509Svid.Span, message.X509SvidKey.Span, message.Hint.Length == 0 ? null : message.Hint);
+            svid = X509Svid.Parse(message.X509Svid.Span, message.X509SvidKey.Span, Hint(message.Hint));
         }
         catch (Exception e) when (e is SpiffeException or FormatException or CryptographicException)
         {
@@ -178,7 +178,7 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
             JwtSvid svid;
             try
             {
-                svid = JwtSvid.ParseInsecure(message.Svid, audiences, timeProvider).WithHint(message.Hint.Length == 0 ? null : message.Hint);
+                svid = JwtSvid.ParseInsecure(message.Svid, audiences, timeProvider).WithHint(Hint(message.Hint));
             }
             catch (Exception e) when (e is SpiffeException or FormatException or ArgumentException)
             {
@@ -195,6 +195,16 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
 
         return result;
     }
+
+    /// <summary>
+    /// The hint as the SDK uses it: none when empty, and none when longer than 1024 bytes
+    /// (SPIFFE_Workload_API.md §5.2.1: implementations SHOULD NOT support such hints). The SVID
+    /// itself stays usable; it just cannot be selected by that hint.
+    /// </summary>
+    internal static string? Hint(string hint) =>
+        hint.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(hint) > MaxHintBytes ? null : hint;
+
+    internal const int MaxHintBytes = 1024;
 
     private void AddBundles(MapField<string, ByteString> map, Dictionary<TrustDomain, X509Bundle> bundles, string operation, string field, bool keepExisting)
     {
