@@ -15,6 +15,7 @@ namespace Spiffe.Bundles;
 public sealed class X509Bundle : IX509BundleSource, IDisposable
 {
     private readonly X509Certificate2[] _authorities;
+    private readonly System.Collections.ObjectModel.ReadOnlyCollection<X509Certificate2> _readOnlyAuthorities;
 
     /// <summary>Creates a bundle from certificates; the bundle takes ownership of them. An empty bundle trusts nothing.</summary>
     public X509Bundle(TrustDomain trustDomain, IEnumerable<X509Certificate2> authorities)
@@ -23,6 +24,7 @@ public sealed class X509Bundle : IX509BundleSource, IDisposable
         ArgumentNullException.ThrowIfNull(authorities);
         TrustDomain = trustDomain;
         _authorities = [.. authorities];
+        _readOnlyAuthorities = Array.AsReadOnly(_authorities);
         foreach (X509Certificate2 authority in _authorities)
         {
             ArgumentNullException.ThrowIfNull(authority, nameof(authorities));
@@ -33,7 +35,7 @@ public sealed class X509Bundle : IX509BundleSource, IDisposable
     public TrustDomain TrustDomain { get; }
 
     /// <summary>The CA certificates, in the order they were given.</summary>
-    public IReadOnlyList<X509Certificate2> X509Authorities => _authorities;
+    public IReadOnlyList<X509Certificate2> X509Authorities => _readOnlyAuthorities;
 
     /// <summary>Loads a bundle from concatenated DER certificates, the Workload API's <c>bundle</c> format.</summary>
     /// <exception cref="FormatException">The data is empty or is not a sequence of DER certificates.</exception>
