@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using Spiffe.X509;
 
 namespace Spiffe.Tls;
@@ -30,7 +29,6 @@ public static class SslStreamSpiffeExtensions
             return false;
         }
 
-        ReadOnlySpan<byte> der = certificate is X509Certificate2 leaf ? leaf.RawDataMemory.Span : certificate.GetRawCertData();
-        return SvidLeafRules.TryCheckLeaf(der, out id, out _, out _, out _);
+        return certificate.TryGetSpiffeId(out id);
     }
 }
