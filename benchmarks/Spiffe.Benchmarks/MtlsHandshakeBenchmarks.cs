@@ -31,6 +31,8 @@ public class MtlsHandshakeBenchmarks
     private SpiffeTlsClient _sdkClient = null!;
     private SslServerAuthenticationOptions _rawServer = null!;
     private SslClientAuthenticationOptions _rawClient = null!;
+    private SslServerAuthenticationOptions _twoChainServer = null!;
+    private SslClientAuthenticationOptions _twoChainClient = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -74,8 +76,31 @@ public class MtlsHandshakeBenchmarks
             AllowTlsResume = false,
         };
 
+        // The design the SDK avoids: SslStream's chain, then a second one in the callback (uncached validator).
+        var validator = new X509SvidValidator(_bundle, cacheSize: 0);
+        RemoteCertificateValidationCallback secondChain = (_, _, chain, errors) =>
+            (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None
+            && validator.Validate([.. chain!.ChainElements.Take(chain.ChainElements.Count - 1).Select(e => e.Certificate)]).IsValid;
+        _twoChainServer = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = _rawServer.ServerCertificateContext,
+            ClientCertificateRequired = true,
+            CertificateChainPolicy = policy,
+            RemoteCertificateValidationCallback = secondChain,
+            AllowTlsResume = false,
+        };
+        _twoChainClient = new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            ClientCertificateContext = _rawClient.ClientCertificateContext,
+            CertificateChainPolicy = policy,
+            RemoteCertificateValidationCallback = secondChain,
+            AllowTlsResume = false,
+        };
+
         RawSslStream().GetAwaiter().GetResult();
         SdkOptions().GetAwaiter().GetResult();
+        SecondChainInCallback().GetAwaiter().GetResult();
     }
 
     [GlobalCleanup]
@@ -97,6 +122,11 @@ public class MtlsHandshakeBenchmarks
     public Task SdkOptions() => HandshakeAsync(
         static (ssl, self) => ssl.AuthenticateAsServerAsync(self._sdkServer.OptionsSelectionCallback, null, CancellationToken.None),
         static (ssl, self) => ssl.AuthenticateAsClientAsync(self._sdkClient.GetOptions("localhost"), CancellationToken.None));
+
+    [Benchmark(Description = "raw + X509SvidValidator in callback (2 chains)")]
+    public Task SecondChainInCallback() => HandshakeAsync(
+        static (ssl, self) => ssl.AuthenticateAsServerAsync(self._twoChainServer, CancellationToken.None),
+        static (ssl, self) => ssl.AuthenticateAsClientAsync(self._twoChainClient, CancellationToken.None));
 
     private async Task HandshakeAsync(Func<SslStream, MtlsHandshakeBenchmarks, Task> server, Func<SslStream, MtlsHandshakeBenchmarks, Task> client)
     {

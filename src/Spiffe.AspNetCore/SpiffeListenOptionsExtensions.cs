@@ -12,7 +12,7 @@ namespace Spiffe.AspNetCore;
 /// <code>
 /// await using X509Source source = await X509Source.CreateAsync();
 /// builder.WebHost.ConfigureKestrel(k => k.ListenAnyIP(8443, listen =>
-///     listen.UseSpiffeMtls(source, source, SpiffeIdAuthorizer.Exact(frontendId))));
+///     listen.UseSpiffeMtls(source, SpiffeIdAuthorizer.Exact(frontendId))));
 /// </code>
 /// Each connection gets options from a snapshot rebuilt only when the SVID or bundles change
 /// (Kestrel's TlsHandshakeCallbackOptions, "route B" in DOTNET-NOTES §2.3): the intermediates are
@@ -38,6 +38,19 @@ public static class SpiffeListenOptionsExtensions
     {
         ArgumentNullException.ThrowIfNull(listenOptions);
         return Use(listenOptions, SpiffeTlsServer.MutualTls(svidSource, bundleSource, authorizer, options));
+    }
+
+    /// <summary>
+    /// Mutual TLS with one source for both the SVID and the bundles (an <c>X509Source</c>):
+    /// <c>listen.UseSpiffeMtls(source, SpiffeIdAuthorizer.Exact(frontendId))</c>.
+    /// </summary>
+    /// <remarks>For TLS settings use the overload that takes the two sources and <see cref="SpiffeTlsOptions"/>.</remarks>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    public static ListenOptions UseSpiffeMtls<TSource>(this ListenOptions listenOptions, TSource source, SpiffeIdAuthorizer authorizer)
+        where TSource : IX509SvidSource, IX509BundleSetSource
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return UseSpiffeMtls(listenOptions, source, source, authorizer);
     }
 
     /// <summary>

@@ -67,6 +67,31 @@ public sealed class KestrelSpiffeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UseSpiffeMtls_OneSourceForSvidAndBundles_Serves()
+    {
+        var source = new CombinedSource(Svid(s_serverId), _bundles);
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(source, SpiffeIdAuthorizer.Exact(s_clientId)));
+        using HttpClient http = Client(SpiffeTlsClient.MutualTls(Svid(s_clientId), _bundles, SpiffeIdAuthorizer.Exact(s_serverId)));
+
+        Assert.Equal(s_clientId.ToString(), await http.GetStringAsync(new Uri(address, "/whoami")));
+    }
+
+    [Fact]
+    public void UseSpiffeMtls_NullAuthorizer_ThrowsAtConfiguration()
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        var source = new CombinedSource(Svid(s_serverId), _bundles);
+        ArgumentNullException? thrown = null;
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            thrown = Assert.Throws<ArgumentNullException>(() => listen.UseSpiffeMtls(source, null!))));
+        using WebApplication app = builder.Build();
+        _ = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<KestrelServerOptions>>().Value;
+
+        Assert.NotNull(thrown);
+        Assert.Equal("authorizer", thrown.ParamName);
+    }
+
+    [Fact]
     public async Task UseSpiffeMtls_ClientIdNotAuthorized_RequestFails()
     {
         Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(SpiffeId.Parse("spiffe://example.org/admin"))));
@@ -145,6 +170,15 @@ public sealed class KestrelSpiffeTests : IAsyncLifetime
 
     private static HttpClient Client(SpiffeTlsClient client) =>
         new(new SocketsHttpHandler { SslOptions = client.GetOptions("localhost") }) { Timeout = TimeSpan.FromSeconds(20) };
+
+    private sealed class CombinedSource(MutableSvidSource svids, MutableBundleSource bundles) : IX509SvidSource, IX509BundleSetSource
+    {
+        public X509Svid GetX509Svid() => svids.GetX509Svid();
+
+        public X509BundleSet GetX509BundleSet() => bundles.GetX509BundleSet();
+
+        public X509Bundle? GetX509Bundle(TrustDomain trustDomain) => bundles.GetX509Bundle(trustDomain);
+    }
 
     private MutableSvidSource Svid(SpiffeId id) => new(Own(_ca.CreateX509Svid(id)));
 
