@@ -15,8 +15,10 @@ namespace Spiffe.Benchmarks;
 /// close), P-256 SVIDs with one intermediate, bundles holding the root. The baseline is raw
 /// SslStream with static options: a fixed SslStreamCertificateContext per side and a
 /// CustomRootTrust chain policy, accepting any chain that validates (no SPIFFE checks). The SDK
-/// path asks SpiffeTlsServer/SpiffeTlsClient for options per connection and authenticates and
-/// authorizes the peer's SPIFFE ID. Resumption is off on both, so every handshake is a full one.
+/// path asks SpiffeTlsServer/SpiffeTlsClient for options per connection (directly, or through the
+/// server's selection callback as Kestrel does) and authenticates and authorizes the peer's SPIFFE
+/// ID. Resumption is off everywhere, so every handshake is a full one. The last variant is the
+/// design the SDK avoids: a second chain built in the validation callback.
 /// </summary>
 [MemoryDiagnoser]
 public class MtlsHandshakeBenchmarks
@@ -100,6 +102,7 @@ public class MtlsHandshakeBenchmarks
 
         RawSslStream().GetAwaiter().GetResult();
         SdkOptions().GetAwaiter().GetResult();
+        SdkSelectionCallback().GetAwaiter().GetResult();
         SecondChainInCallback().GetAwaiter().GetResult();
     }
 
@@ -118,8 +121,14 @@ public class MtlsHandshakeBenchmarks
         static (ssl, self) => ssl.AuthenticateAsServerAsync(self._rawServer, CancellationToken.None),
         static (ssl, self) => ssl.AuthenticateAsClientAsync(self._rawClient, CancellationToken.None));
 
-    [Benchmark(Description = "SDK SpiffeTlsServer/Client (authn + authz)")]
+    [Benchmark(Description = "SDK GetOptions() per connection (authn + authz)")]
     public Task SdkOptions() => HandshakeAsync(
+        static (ssl, self) => ssl.AuthenticateAsServerAsync(self._sdkServer.GetOptions(), CancellationToken.None),
+        static (ssl, self) => ssl.AuthenticateAsClientAsync(self._sdkClient.GetOptions("localhost"), CancellationToken.None));
+
+    // The shape Kestrel's TlsHandshakeCallbackOptions uses: options chosen after the ClientHello is read.
+    [Benchmark(Description = "SDK OptionsSelectionCallback (authn + authz)")]
+    public Task SdkSelectionCallback() => HandshakeAsync(
         static (ssl, self) => ssl.AuthenticateAsServerAsync(self._sdkServer.OptionsSelectionCallback, null, CancellationToken.None),
         static (ssl, self) => ssl.AuthenticateAsClientAsync(self._sdkClient.GetOptions("localhost"), CancellationToken.None));
 
