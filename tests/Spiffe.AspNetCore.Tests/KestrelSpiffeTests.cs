@@ -91,6 +91,32 @@ public sealed class KestrelSpiffeTests : IAsyncLifetime
         Assert.Equal("authorizer", thrown.ParamName);
     }
 
+    [Theory]
+    [InlineData("/frontend-only", HttpStatusCode.OK)]
+    [InlineData("/local-only", HttpStatusCode.OK)]
+    [InlineData("/admin-only", HttpStatusCode.Forbidden)]
+    [InlineData("/partner-only", HttpStatusCode.Forbidden)]
+    public async Task RequireSpiffeIdAndTrustDomain_MtlsCaller_AllowedOrForbidden(string path, HttpStatusCode expected)
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Any()));
+        using HttpClient http = Client(SpiffeTlsClient.MutualTls(Svid(s_clientId), _bundles, SpiffeIdAuthorizer.Exact(s_serverId)));
+
+        using HttpResponseMessage response = await http.GetAsync(new Uri(address, path));
+
+        Assert.Equal(expected, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task RequireSpiffeId_CallerWithoutSvid_Unauthorized()
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeTls(Svid(s_serverId)));
+        using HttpClient http = Client(SpiffeTlsClient.Tls(_bundles, SpiffeIdAuthorizer.Exact(s_serverId)));
+
+        using HttpResponseMessage response = await http.GetAsync(new Uri(address, "/frontend-only"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
     [Fact]
     public async Task UseSpiffeMtls_ClientIdNotAuthorized_RequestFails()
     {
@@ -163,6 +189,10 @@ public sealed class KestrelSpiffeTests : IAsyncLifetime
         WebApplication app = builder.Build();
         _apps.Add(app);
         app.MapGet("/whoami", (HttpContext context) => context.TryGetSpiffeId(out SpiffeId? id) ? id.ToString() : "anonymous");
+        app.MapGet("/frontend-only", () => "ok").RequireSpiffeId(s_clientId);
+        app.MapGet("/admin-only", () => "ok").RequireSpiffeId(SpiffeIdAuthorizer.Exact(SpiffeId.Parse("spiffe://example.org/admin")));
+        app.MapGet("/partner-only", () => "ok").RequireTrustDomain(TrustDomain.Parse("partner.org"));
+        app.MapGet("/local-only", () => "ok").RequireTrustDomain(TrustDomain.Parse("example.org"));
         await app.StartAsync();
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new Uri(bound);

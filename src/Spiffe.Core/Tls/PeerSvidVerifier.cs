@@ -79,6 +79,9 @@ internal sealed class PeerSvidVerifier
         }
 
         X509Bundle? bundle = bundleSource.GetX509Bundle(id.TrustDomain);
+
+        // SslStream owns this chain and disposes its element certificates after the callback
+        // returns, so they are read here and not disposed (DOTNET-NOTES §2.2, pitfall 13).
         X509ChainElementCollection elements = chain.ChainElements;
         if (bundle is null || elements.Count < 2 || !elements[0].Certificate.RawDataMemory.Span.SequenceEqual(leafDer))
         {
