@@ -16,9 +16,16 @@ namespace Spiffe.Tls;
 /// </summary>
 internal sealed class PeerSvidVerifier
 {
+    /// <summary>How many distinct peer intermediates are remembered for resumed sessions.</summary>
+    internal const int MaxKnownIntermediates = 32;
+
     private readonly IX509BundleSetSource _bundleSource;
     private readonly SpiffeIdAuthorizer _authorizer;
+    private readonly Lock _intermediatesLock = new();
     private volatile PolicySnapshot? _policy;
+
+    // Intermediates of peers that passed a full validation, oldest first; replaced whole on change.
+    private volatile X509Certificate2[] _knownIntermediates = [];
 
     internal PeerSvidVerifier(IX509BundleSetSource bundleSource, SpiffeIdAuthorizer authorizer)
     {
@@ -29,12 +36,18 @@ internal sealed class PeerSvidVerifier
 
     internal RemoteCertificateValidationCallback Callback { get; }
 
-    /// <summary>The chain policy for the current bundles, rebuilt only when the source returns a new set instance.</summary>
+    internal int KnownIntermediateCount => _knownIntermediates.Length;
+
+    /// <summary>
+    /// The chain policy for the current bundles, rebuilt only when the source returns a new set
+    /// instance or a new peer intermediate has been learned.
+    /// </summary>
     internal X509ChainPolicy GetChainPolicy()
     {
         X509BundleSet bundles = _bundleSource.GetX509BundleSet();
+        X509Certificate2[] intermediates = _knownIntermediates;
         PolicySnapshot? snapshot = _policy;
-        if (snapshot is not null && ReferenceEquals(snapshot.Bundles, bundles))
+        if (snapshot is not null && ReferenceEquals(snapshot.Bundles, bundles) && ReferenceEquals(snapshot.Intermediates, intermediates))
         {
             return snapshot.Policy;
         }
@@ -54,7 +67,12 @@ internal sealed class PeerSvidVerifier
             }
         }
 
-        _policy = new PolicySnapshot(bundles, policy);
+        // A resumed TLS session carries the peer's leaf but not its intermediates (observed on Linux,
+        // .NET 10: SslStream still calls the callback, and the chain ends in PartialChain). The
+        // intermediates of peers already fully validated sit in the untrusted ExtraStore so those
+        // chains still reach a bundle root; they are path-building hints, never trust anchors.
+        policy.ExtraStore.AddRange(intermediates);
+        _policy = new PolicySnapshot(bundles, intermediates, policy);
         return policy;
     }
 
@@ -67,7 +85,52 @@ internal sealed class PeerSvidVerifier
             return false;
         }
 
-        return TryAuthenticate(certificate, chain, _bundleSource, out SpiffeId? id) && _authorizer.IsAuthorized(id);
+        if (!TryAuthenticate(certificate, chain, _bundleSource, out SpiffeId? id))
+        {
+            return false;
+        }
+
+        Remember(chain.ChainElements);
+        return _authorizer.IsAuthorized(id);
+    }
+
+    // Keeps copies (SslStream disposes the chain's certificates) of intermediates not seen before.
+    private void Remember(X509ChainElementCollection elements)
+    {
+        for (int i = 1; i < elements.Count - 1; i++)
+        {
+            ReadOnlySpan<byte> der = elements[i].Certificate.RawDataMemory.Span;
+            if (IsKnown(_knownIntermediates, der))
+            {
+                continue;
+            }
+
+            lock (_intermediatesLock)
+            {
+                X509Certificate2[] known = _knownIntermediates;
+                if (IsKnown(known, der))
+                {
+                    continue;
+                }
+
+                X509Certificate2 copy = X509CertificateLoader.LoadCertificate(der);
+                // Oldest out first; a dropped copy may still be in a policy in use, so the GC releases it.
+                _knownIntermediates = known.Length < MaxKnownIntermediates ? [.. known, copy] : [.. known.AsSpan(1), copy];
+            }
+        }
+    }
+
+    private static bool IsKnown(X509Certificate2[] known, ReadOnlySpan<byte> der)
+    {
+        foreach (X509Certificate2 certificate in known)
+        {
+            if (certificate.RawDataMemory.Span.SequenceEqual(der))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     internal static bool TryAuthenticate(X509Certificate certificate, X509Chain chain, IX509BundleSource bundleSource, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SpiffeId? id)
@@ -109,5 +172,5 @@ internal sealed class PeerSvidVerifier
         return true;
     }
 
-    private sealed record PolicySnapshot(X509BundleSet Bundles, X509ChainPolicy Policy);
+    private sealed record PolicySnapshot(X509BundleSet Bundles, X509Certificate2[] Intermediates, X509ChainPolicy Policy);
 }

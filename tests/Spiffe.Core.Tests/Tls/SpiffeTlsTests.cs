@@ -249,20 +249,44 @@ public sealed class SpiffeTlsTests : IDisposable
     }
 
     [Fact]
-    public async Task MutualTls_SharedChainPolicy_NotModifiedByHandshakes()
+    public async Task MutualTls_SharedChainPolicy_NotModifiedByHandshakes_RebuiltOnceForALearnedIntermediate()
     {
-        // One policy object serves every handshake of a bundle set, so SslStream must not have added to it.
+        // One policy object serves every handshake of a bundle set, so SslStream must not add to it;
+        // the verifier rebuilds it once, when it learns the client's intermediate.
         MutableBundleSource bundles = new(Own(_localCa.CreateX509Bundle()));
         var server = SpiffeTlsServer.MutualTls(Svid(_localCa, s_serverId), bundles, SpiffeIdAuthorizer.Any());
         var client = SpiffeTlsClient.MutualTls(Svid(_localCa, s_clientId), bundles, SpiffeIdAuthorizer.Any());
-        X509ChainPolicy policy = server.GetOptions().CertificateChainPolicy!;
+        X509ChainPolicy before = server.GetOptions().CertificateChainPolicy!;
 
-        TlsOutcome outcome = await TlsLoopback.ConnectAsync(server, client);
+        TlsOutcome first = await TlsLoopback.ConnectAsync(server, client);
+        X509ChainPolicy learned = server.GetOptions().CertificateChainPolicy!;
+        TlsOutcome second = await TlsLoopback.ConnectAsync(server, client);
 
-        Assert.True(outcome.Succeeded, Describe(outcome));
-        Assert.Same(policy, server.GetOptions().CertificateChainPolicy);
-        Assert.Empty(policy.ExtraStore);
-        Assert.Single(policy.CustomTrustStore);
+        Assert.True(first.Succeeded, Describe(first));
+        Assert.True(second.Succeeded, Describe(second));
+        Assert.Empty(before.ExtraStore);
+        Assert.NotSame(before, learned);
+        Assert.Same(learned, server.GetOptions().CertificateChainPolicy);
+        Assert.Equal(_localCa.IntermediateCertificate!.RawData, Assert.Single(learned.ExtraStore).RawData);
+        Assert.Single(learned.CustomTrustStore);
+    }
+
+    [Fact]
+    public async Task MutualTls_ResumptionAllowed_PeersWithIntermediatesKeepConnecting()
+    {
+        // A resumed session gives the callback the peer's leaf without its intermediates; the
+        // intermediates learned from the first full handshake complete the chain.
+        MutableBundleSource bundles = new(Own(_localCa.CreateX509Bundle()));
+        var resume = new SpiffeTlsOptions { AllowTlsResume = true };
+        var server = SpiffeTlsServer.MutualTls(Svid(_localCa, s_serverId), bundles, SpiffeIdAuthorizer.Exact(s_clientId), resume);
+        var client = SpiffeTlsClient.MutualTls(Svid(_localCa, s_clientId), bundles, SpiffeIdAuthorizer.Exact(s_serverId), resume);
+
+        for (int i = 0; i < 4; i++)
+        {
+            TlsOutcome outcome = await TlsLoopback.ConnectAsync(server, client);
+            Assert.True(outcome.Succeeded, $"connection {i}: {Describe(outcome)}");
+            Assert.Equal(s_clientId, outcome.Server.PeerId);
+        }
     }
 
     [Fact]
