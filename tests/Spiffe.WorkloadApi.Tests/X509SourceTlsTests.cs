@@ -40,6 +40,25 @@ public sealed class X509SourceTlsTests
     }
 
     [Fact]
+    public async Task GetX509BundleSet_SameInstanceUntilAnUpdate_ThenTheNewBundles()
+    {
+        await using TestAgent agent = await TestAgent.StartAsync();
+        WorkloadApiX509Svid a = agent.Svid(TestAgent.Web);
+        agent.Serve(a);
+        await using X509Source source = await X509Source.CreateAsync(new X509SourceOptions { ClientOptions = agent.ClientOptions() }, TestAgent.Timeout());
+        X509BundleSet first = source.GetX509BundleSet();
+
+        Task<X509Context> next = source.WaitForUpdateAsync(TestAgent.Timeout());
+        agent.Server.SetX509Svids([a], new Dictionary<string, byte[]> { ["spiffe://partner.org"] = agent.PartnerBundleDer });
+        await next;
+
+        Assert.Equal(TestAgent.Domain, Assert.Single(first).TrustDomain);
+        Assert.NotSame(first, source.GetX509BundleSet());
+        Assert.Same(source.GetX509BundleSet(), source.GetX509BundleSet());
+        Assert.Equal(2, source.GetX509BundleSet().Count);
+    }
+
+    [Fact]
     public async Task ServerOnX509Source_FederatedBundleWithdrawn_PartnerRefusedOnNextHandshake()
     {
         await using TestAgent agent = await TestAgent.StartAsync();

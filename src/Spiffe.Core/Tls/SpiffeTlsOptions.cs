@@ -7,11 +7,13 @@ namespace Spiffe.Tls;
 public sealed class SpiffeTlsOptions
 {
     /// <summary>
-    /// Whether TLS sessions may be resumed (default true). A resumed session skips peer validation
-    /// by design (RFC 8446), so bundle removals and authorizer changes apply only to new full
-    /// handshakes; set false for deployments that want every connection fully re-authenticated.
-    /// On .NET 10 it also avoids dotnet/runtime#123238 (a resumed TLS 1.3 client session reports
-    /// no local certificate).
+    /// Whether TLS sessions may be resumed (default true). RFC 8446 lets a resumed session skip
+    /// peer validation; on Linux with .NET 10 SslStream was observed to run the validation callback
+    /// again (with the peer's leaf only, which the SDK completes with intermediates learned from
+    /// earlier full handshakes), but that is platform behaviour, not a guarantee. Set false when
+    /// every connection must be fully re-authenticated, so bundle removals and authorizer changes
+    /// apply to each new connection; it also avoids dotnet/runtime#123238 (a resumed TLS 1.3
+    /// client session reports no local certificate, DOTNET-NOTES §2.9 pitfall 11).
     /// </summary>
     public bool AllowTlsResume { get; set; } = true;
 
