@@ -36,8 +36,6 @@ internal sealed class PeerSvidVerifier
 
     internal RemoteCertificateValidationCallback Callback { get; }
 
-    internal int KnownIntermediateCount => _knownIntermediates.Length;
-
     /// <summary>
     /// The chain policy for the current bundles, rebuilt only when the source returns a new set
     /// instance or a new peer intermediate has been learned.
