@@ -21,8 +21,9 @@ namespace Spiffe.WorkloadApi;
 /// A superseded state is released one rotation later, so code that holds an <see cref="X509Svid"/>
 /// should not keep it across rotations: ask the source again.
 /// </remarks>
-public sealed class X509Source : IX509SvidSource, IX509BundleSource, IAsyncDisposable
+public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDisposable
 {
+    private static readonly X509BundleSet s_noBundles = new([]);
     private readonly WorkloadApiClient _client;
     private readonly bool _ownsClient;
     private readonly X509SourceOptions _options;
@@ -94,6 +95,12 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSource, IAsyncDispo
         ArgumentNullException.ThrowIfNull(trustDomain);
         return _core.Current?.Bundles.GetX509Bundle(trustDomain);
     }
+
+    /// <summary>
+    /// The current X.509 bundles (own and federated): the same instance until an update arrives,
+    /// so TLS can rebuild its chain policy only when they change. Empty while there is no state.
+    /// </summary>
+    public X509BundleSet GetX509BundleSet() => _core.Current?.Bundles ?? s_noBundles;
 
     /// <summary>Completes with the next valid state.</summary>
     public Task<X509Context> WaitForUpdateAsync(CancellationToken cancellationToken = default) => _core.WaitForUpdateAsync(cancellationToken);

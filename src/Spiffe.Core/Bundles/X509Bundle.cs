@@ -12,10 +12,11 @@ namespace Spiffe.Bundles;
 /// A bundle owns its certificates: <see cref="Dispose"/> releases their native handles. Dispose a
 /// bundle only once nothing (a handshake, a validator) can still be using it.
 /// </remarks>
-public sealed class X509Bundle : IX509BundleSource, IDisposable
+public sealed class X509Bundle : IX509BundleSetSource, IDisposable
 {
     private readonly X509Certificate2[] _authorities;
     private readonly System.Collections.ObjectModel.ReadOnlyCollection<X509Certificate2> _readOnlyAuthorities;
+    private X509BundleSet? _asSet;
 
     /// <summary>Creates a bundle from certificates; the bundle takes ownership of them. An empty bundle trusts nothing.</summary>
     public X509Bundle(TrustDomain trustDomain, IEnumerable<X509Certificate2> authorities)
@@ -77,6 +78,13 @@ public sealed class X509Bundle : IX509BundleSource, IDisposable
 
     /// <summary>This bundle when asked for its own trust domain; null for any other.</summary>
     public X509Bundle? GetX509Bundle(TrustDomain trustDomain) => TrustDomain.Equals(trustDomain) ? this : null;
+
+    /// <summary>A set holding only this bundle (the same instance on every call).</summary>
+    public X509BundleSet GetX509BundleSet()
+    {
+        // The first set published wins, so every caller sees one instance (callers cache by reference).
+        return _asSet ?? Interlocked.CompareExchange(ref _asSet, new X509BundleSet([this]), null) ?? _asSet;
+    }
 
     /// <summary>The trust domain and the number of authorities.</summary>
     public override string ToString() => $"X509Bundle({TrustDomain}, {_authorities.Length} authorities)";

@@ -15,7 +15,7 @@ namespace Spiffe.Bundles;
 /// var validator = new X509SvidValidator(bundles);
 /// </code>
 /// </remarks>
-public sealed class X509BundleSet : IX509BundleSource, IReadOnlyCollection<X509Bundle>
+public sealed class X509BundleSet : IX509BundleSetSource, IReadOnlyCollection<X509Bundle>
 {
     private readonly X509Bundle[] _bundles;
     private readonly Dictionary<TrustDomain, X509Bundle> _byTrustDomain;
@@ -53,6 +53,9 @@ public sealed class X509BundleSet : IX509BundleSource, IReadOnlyCollection<X509B
         ArgumentNullException.ThrowIfNull(trustDomain);
         return _byTrustDomain.GetValueOrDefault(trustDomain);
     }
+
+    /// <summary>This set.</summary>
+    public X509BundleSet GetX509BundleSet() => this;
 
     /// <summary>Enumerates the bundles in the order they were given.</summary>
     public IEnumerator<X509Bundle> GetEnumerator() => ((IEnumerable<X509Bundle>)_bundles).GetEnumerator();

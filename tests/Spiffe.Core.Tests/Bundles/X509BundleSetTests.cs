@@ -19,6 +19,19 @@ public sealed class X509BundleSetTests
         Assert.Same(a, set.GetX509Bundle(TrustDomain.Parse("a.org")));
     }
 
+    [Fact]
+    public void GetX509BundleSet_SetAndBundle_ReturnOneStableInstance()
+    {
+        using var a = new X509Bundle(TrustDomain.Parse("a.org"), []);
+        var set = new X509BundleSet([a]);
+
+        X509BundleSet fromBundle = a.GetX509BundleSet();
+
+        Assert.Same(set, set.GetX509BundleSet());
+        Assert.Same(fromBundle, a.GetX509BundleSet());
+        Assert.Same(a, Assert.Single(fromBundle));
+    }
+
     [Theory]
     [InlineData("c.org")]
     [InlineData("a.org.evil")]

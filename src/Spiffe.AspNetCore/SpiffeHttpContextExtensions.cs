@@ -1,0 +1,28 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.AspNetCore.Http;
+using Spiffe.X509;
+
+namespace Spiffe.AspNetCore;
+
+/// <summary>The caller's SPIFFE ID on a request that came in over <see cref="SpiffeListenOptionsExtensions.UseSpiffeMtls"/>.</summary>
+public static class SpiffeHttpContextExtensions
+{
+    /// <summary>
+    /// Gets the SPIFFE ID of the client certificate of this request's connection; false when the
+    /// connection has no client certificate or it is not an X509-SVID. It reads the ID that the TLS
+    /// handshake already authenticated and authorized; it does not authenticate on its own.
+    /// </summary>
+    public static bool TryGetSpiffeId(this HttpContext context, [NotNullWhen(true)] out SpiffeId? id)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        id = null;
+        return context.Connection.ClientCertificate is { } certificate && certificate.TryGetSpiffeId(out id);
+    }
+
+    /// <summary>The SPIFFE ID of the caller's X509-SVID.</summary>
+    /// <exception cref="InvalidOperationException">The connection has no client X509-SVID (not an mTLS endpoint).</exception>
+    public static SpiffeId GetSpiffeId(this HttpContext context) =>
+        TryGetSpiffeId(context, out SpiffeId? id)
+            ? id
+            : throw new InvalidOperationException("The request's connection carries no client X509-SVID; serve it from an endpoint configured with UseSpiffeMtls.");
+}

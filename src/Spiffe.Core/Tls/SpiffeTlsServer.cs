@@ -1,0 +1,113 @@
+using System.Net.Security;
+using Spiffe.Bundles;
+using Spiffe.X509;
+
+namespace Spiffe.Tls;
+
+/// <summary>
+/// Produces <see cref="SslServerAuthenticationOptions"/> for a TLS server that presents the
+/// source's current X509-SVID (with its intermediates) and, for mutual TLS, authenticates the
+/// client's X509-SVID with the bundle of the client's own trust domain and then authorizes its
+/// SPIFFE ID. Thread-safe; rotation of the SVID or the bundles applies to the next handshake.
+/// </summary>
+/// <remarks>
+/// Ask for options per connection, through <see cref="OptionsSelectionCallback"/> or
+/// <see cref="GetOptions"/>; the certificate context and chain policy inside are cached and
+/// rebuilt only when the source hands out a new SVID or bundle set.
+/// <code>
+/// var server = SpiffeTlsServer.MutualTls(source, source, SpiffeIdAuthorizer.Exact(frontendId));
+/// await sslStream.AuthenticateAsServerAsync(server.OptionsSelectionCallback, null, cancellationToken);
+/// SpiffeId caller = sslStream.GetRemoteSpiffeId();
+/// </code>
+/// </remarks>
+public sealed class SpiffeTlsServer
+{
+    private readonly CertificateContextCache? _svidContext;
+    private readonly SslStreamCertificateContext? _fixedContext;
+    private readonly PeerSvidVerifier? _clientVerifier;
+    private readonly SpiffeTlsOptions _options;
+
+    private SpiffeTlsServer(CertificateContextCache? svidContext, SslStreamCertificateContext? fixedContext, PeerSvidVerifier? clientVerifier, SpiffeTlsOptions options)
+    {
+        _svidContext = svidContext;
+        _fixedContext = fixedContext;
+        _clientVerifier = clientVerifier;
+        _options = options;
+        OptionsSelectionCallback = (_, _, _, _) => ValueTask.FromResult(GetOptions());
+    }
+
+    /// <summary>
+    /// For <c>SslStream.AuthenticateAsServerAsync(ServerOptionsSelectionCallback, object?, CancellationToken)</c>:
+    /// the options of <see cref="GetOptions"/> for each connection.
+    /// </summary>
+    public ServerOptionsSelectionCallback OptionsSelectionCallback { get; }
+
+    /// <summary>Mutual TLS: the server presents its SVID and requires a client SVID allowed by <paramref name="authorizer"/>.</summary>
+    /// <param name="svidSource">The server's SVID (an <c>X509Source</c>).</param>
+    /// <param name="bundleSource">The bundles that authenticate clients, own and federated (an <c>X509Source</c>, an <see cref="X509BundleSet"/>).</param>
+    /// <param name="authorizer">Which client IDs are allowed; required (there is no default, and <see cref="SpiffeIdAuthorizer.Any"/> must be explicit).</param>
+    /// <param name="options">TLS settings; defaults when null.</param>
+    /// <exception cref="ArgumentNullException">A source or the authorizer is null.</exception>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public static SpiffeTlsServer MutualTls(IX509SvidSource svidSource, IX509BundleSetSource bundleSource, SpiffeIdAuthorizer authorizer, SpiffeTlsOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(svidSource);
+        ArgumentNullException.ThrowIfNull(bundleSource);
+        ArgumentNullException.ThrowIfNull(authorizer);
+        return new SpiffeTlsServer(new CertificateContextCache(svidSource), null, new PeerSvidVerifier(bundleSource, authorizer), SpiffeTlsOptions.Validate(options, nameof(options)));
+    }
+
+    /// <summary>
+    /// Server-authenticated TLS: the server presents its SVID and asks no client certificate
+    /// (clients authenticate some other way, e.g. with a JWT-SVID).
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="svidSource"/> is null.</exception>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public static SpiffeTlsServer Tls(IX509SvidSource svidSource, SpiffeTlsOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(svidSource);
+        return new SpiffeTlsServer(new CertificateContextCache(svidSource), null, null, SpiffeTlsOptions.Validate(options, nameof(options)));
+    }
+
+    /// <summary>
+    /// Mutual TLS where the server presents a web PKI certificate (its own chain, e.g. from a
+    /// public CA) and requires a client SVID allowed by <paramref name="authorizer"/>.
+    /// </summary>
+    /// <param name="serverCertificate">The server's certificate context; build it with <c>SslStreamCertificateContext.Create(leaf, intermediates, offline: true)</c>.</param>
+    /// <param name="bundleSource">The bundles that authenticate clients.</param>
+    /// <param name="authorizer">Which client IDs are allowed; required.</param>
+    /// <param name="options">TLS settings; defaults when null.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public static SpiffeTlsServer MutualTlsWithWebCertificate(SslStreamCertificateContext serverCertificate, IX509BundleSetSource bundleSource, SpiffeIdAuthorizer authorizer, SpiffeTlsOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(serverCertificate);
+        ArgumentNullException.ThrowIfNull(bundleSource);
+        ArgumentNullException.ThrowIfNull(authorizer);
+        return new SpiffeTlsServer(null, serverCertificate, new PeerSvidVerifier(bundleSource, authorizer), SpiffeTlsOptions.Validate(options, nameof(options)));
+    }
+
+    /// <summary>
+    /// Options for one handshake with the current SVID and bundles. A new object on every call
+    /// (callers such as Kestrel may fill in ALPN), sharing the cached certificate context and chain policy.
+    /// </summary>
+    /// <exception cref="SpiffeException">The source has no SVID yet (or no longer has one); the handshake should fail, not wait.</exception>
+    public SslServerAuthenticationOptions GetOptions()
+    {
+        var options = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = _fixedContext ?? _svidContext!.GetCurrent(),
+            EnabledSslProtocols = _options.EnabledSslProtocols,
+            AllowTlsResume = _options.AllowTlsResume,
+            ApplicationProtocols = _options.CopyApplicationProtocols(),
+        };
+        if (_clientVerifier is not null)
+        {
+            options.ClientCertificateRequired = true;
+            options.CertificateChainPolicy = _clientVerifier.GetChainPolicy();
+            options.RemoteCertificateValidationCallback = _clientVerifier.Callback;
+        }
+
+        return options;
+    }
+}
