@@ -1,12 +1,22 @@
-// The SDK's main job, end to end, with no SPIRE: an embedded Workload API issues short-lived
-// SVIDs to three workloads; "backend" authenticates callers by X509-SVID with the bundle of their
-// own trust domain and admits only "frontend"; the SVIDs rotate under live calls; an "intruder"
-// with a valid SVID of another ID is refused; one call is authenticated by a JWT-SVID.
+// The SDK's main job, end to end, with no SPIRE: an embedded Workload API issues 6-second SVIDs to
+// three workloads. "backend" is a Kestrel service with mutual TLS that admits only "frontend";
+// "frontend" calls it continuously over HTTPS while both sides' SVIDs rotate; an "intruder" with a
+// valid SVID of another ID is refused in the TLS handshake; one call is authenticated by a JWT-SVID.
 // With SPIFFE_ENDPOINT_SOCKET set, the demo uses that agent instead (it must issue the three IDs).
 using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Spiffe;
+using Spiffe.AspNetCore;
 using Spiffe.Jwt;
 using Spiffe.Testing;
+using Spiffe.Tls;
 using Spiffe.WorkloadApi;
 using Spiffe.X509;
 
@@ -14,6 +24,7 @@ var trustDomain = TrustDomain.Parse("example.org");
 SpiffeId frontendId = SpiffeId.FromSegments(trustDomain, "frontend");
 SpiffeId backendId = SpiffeId.FromSegments(trustDomain, "backend");
 SpiffeId intruderId = SpiffeId.FromSegments(trustDomain, "intruder");
+const string Audience = "spiffe://example.org/backend";
 const int WantedRotations = 3;
 var clock = Stopwatch.StartNew();
 void Log(string who, string what) => Console.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0}s  {who,-9} {what}");
@@ -35,102 +46,139 @@ else
     Log("agent", $"using the Workload API at {address} (SPIFFE_ENDPOINT_SOCKET)");
 }
 
+WebApplication? backendApp = null;
 try
 {
+    var client = new WorkloadApiClientOptions { Address = address };
     X509SourceOptions For(SpiffeId id) => new()
     {
-        ClientOptions = new WorkloadApiClientOptions { Address = address },
+        ClientOptions = client,
         Picker = svids => svids.FirstOrDefault(s => s.Id == id) ?? throw new InvalidOperationException($"The agent does not issue {id}."),
     };
 
     await using X509Source frontend = await X509Source.CreateAsync(For(frontendId));
     await using X509Source backend = await X509Source.CreateAsync(For(backendId));
     await using X509Source intruder = await X509Source.CreateAsync(For(intruderId));
-    await using JwtSource jwt = await JwtSource.CreateAsync(new JwtSourceOptions { ClientOptions = new WorkloadApiClientOptions { Address = address } });
+    await using JwtSource jwt = await JwtSource.CreateAsync(new JwtSourceOptions { ClientOptions = client });
 
-    // The backend: authenticate the caller with the bundle of the caller's own trust domain,
-    // then authorize exactly one ID. Everyone else is denied.
-    var validator = new X509SvidValidator(backend);
-    SpiffeIdAuthorizer authorizer = SpiffeIdAuthorizer.Exact(frontendId);
-    (bool Admitted, string Detail) Admit(X509Svid caller)
+    // The backend: Kestrel with mutual TLS from its X509Source; only the frontend gets past the handshake.
+    WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+    builder.Logging.ClearProviders();
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        listen.UseSpiffeMtls(backend, SpiffeIdAuthorizer.Exact(frontendId))));
+    backendApp = builder.Build();
+    backendApp.MapGet("/hello", (HttpContext http) =>
+        $"{http.GetSpiffeId()}|{http.Connection.ClientCertificate?.SerialNumber}");
+    backendApp.MapGet("/jwt", (HttpContext http) =>
     {
-        X509SvidValidationResult result = validator.Validate(caller.Chain);
-        if (!result.IsValid)
+        // A request authenticated by a JWT-SVID, validated against the JWT bundles.
+        string header = http.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return (false, $"not authenticated: {result.Error}");
+            return Results.Unauthorized();
         }
 
-        return authorizer.IsAuthorized(result.SpiffeId!)
-            ? (true, $"{result.SpiffeId} authenticated and authorized")
-            : (false, $"{result.SpiffeId} authenticated but not authorized ({authorizer})");
-    }
+        JwtSvid caller = JwtSvid.ParseAndValidate(header["Bearer ".Length..], jwt, [Audience]);
+        return Results.Text($"{caller.Id}|{string.Join(",", caller.Audience)}");
+    });
+    await backendApp.StartAsync();
+    var baseAddress = new Uri(backendApp.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+    Log("backend", $"listening on {baseAddress} with mutual TLS; admits only {frontendId}");
+
+    // A client for a workload: presents its current SVID, accepts only the backend's ID. A new
+    // connection per call, so each call shows the SVIDs of that moment.
+    HttpClient ClientFor(X509Source source) => new(new SocketsHttpHandler
+    {
+        SslOptions = SpiffeTlsClient.MutualTls(source, source, SpiffeIdAuthorizer.Exact(backendId)).GetOptions("localhost"),
+        PooledConnectionLifetime = TimeSpan.Zero,
+    })
+    { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
 
     int rotations = 0;
     frontend.Updated += (_, e) =>
     {
         Interlocked.Increment(ref rotations);
-        Log("frontend", $"rotated: now presents serial {e.Context.Svids.First(s => s.Id == frontendId).Certificate.SerialNumber}");
+        Log("agent", $"rotated frontend SVID -> serial {e.Context.Svids.First(s => s.Id == frontendId).Certificate.SerialNumber}");
     };
 
-    int accepted = 0, failed = 0, refused = 0;
-    string? lastSerial = null;
+    backend.Updated += (_, e) =>
+        Log("agent", $"rotated backend SVID -> serial {e.Context.Svids.First(s => s.Id == backendId).Certificate.SerialNumber} (new handshakes present it)");
+
+    int accepted = 0, failed = 0, refused = 0, calls = 0;
+    string? lastSeen = null;
     using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(45));
-    using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+    using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
     while (Volatile.Read(ref rotations) < WantedRotations && await timer.WaitForNextTickAsync(deadline.Token))
     {
-        X509Svid presented = frontend.GetX509Svid();
-        (bool ok, string detail) = Admit(presented);
-        if (ok)
+        calls++;
+        using (HttpClient http = ClientFor(frontend))
         {
-            accepted++;
-            if (presented.Certificate.SerialNumber != lastSerial)
+            try
             {
-                lastSerial = presented.Certificate.SerialNumber;
-                Log("backend", $"call from frontend accepted: {detail} (serial {lastSerial})");
+                string[] reply = (await http.GetStringAsync(new Uri("/hello", UriKind.Relative), deadline.Token)).Split('|');
+                accepted++;
+                if (reply[1] != lastSeen)
+                {
+                    lastSeen = reply[1];
+                    Log("backend", $"served {reply[0]} presenting serial {lastSeen}");
+                }
             }
-        }
-        else
-        {
-            failed++;
-            Log("backend", $"call from frontend FAILED: {detail}");
-        }
-
-        if (accepted % 8 == 1)
-        {
-            (bool intruderOk, string intruderDetail) = Admit(intruder.GetX509Svid());
-            if (intruderOk)
+            catch (HttpRequestException e)
             {
                 failed++;
-                Log("backend", $"intruder ADMITTED: {intruderDetail}");
+                Log("frontend", $"call FAILED: {e.Message}");
             }
-            else
+        }
+
+        if (calls % 10 == 1)
+        {
+            using HttpClient http = ClientFor(intruder);
+            try
+            {
+                await http.GetStringAsync(new Uri("/hello", UriKind.Relative), deadline.Token);
+                failed++;
+                Log("backend", "intruder was ADMITTED");
+            }
+            catch (HttpRequestException e)
             {
                 refused++;
-                Log("backend", $"call from intruder refused: {intruderDetail}");
+                Log("intruder", $"refused in the TLS handshake ({e.InnerException?.GetType().Name ?? e.GetType().Name})");
             }
         }
     }
 
     // One request authenticated by a JWT-SVID: the frontend fetches a token for the backend's
-    // audience; the backend validates it against the JWT bundles.
-    JwtSvid token = await jwt.FetchJwtSvidAsync(["spiffe://example.org/backend"], frontendId);
-    JwtSvid verified = JwtSvid.ParseAndValidate(token.Token, jwt, ["spiffe://example.org/backend"]);
-    bool jwtOk = authorizer.IsAuthorized(verified.Id);
-    Log("backend", $"JWT-SVID call {(jwtOk ? "accepted" : "REFUSED")}: subject {verified.Id}, audience {string.Join(",", verified.Audience)}, expires {verified.ExpiresAt:HH:mm:ss}");
+    // audience and sends it as a bearer token over its mTLS connection.
+    JwtSvid token = await jwt.FetchJwtSvidAsync([Audience], frontendId);
+    bool jwtOk;
+    using (HttpClient http = ClientFor(frontend))
+    using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/jwt", UriKind.Relative)))
+    {
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token.Token);
+        using HttpResponseMessage response = await http.SendAsync(request, deadline.Token);
+        string body = await response.Content.ReadAsStringAsync(deadline.Token);
+        jwtOk = response.IsSuccessStatusCode && body.StartsWith(frontendId.ToString() + "|", StringComparison.Ordinal);
+        Log("backend", $"JWT-SVID call {(jwtOk ? "accepted" : "REFUSED")}: {(int)response.StatusCode} {body}");
+    }
 
     bool success = failed == 0 && rotations >= WantedRotations && refused > 0 && jwtOk;
     Console.WriteLine();
-    Console.WriteLine($"{(success ? "demo OK" : "demo FAILED")}: {accepted} frontend calls accepted across {rotations} rotations, {failed} failed, intruder refused {refused} time(s), JWT-SVID call {(jwtOk ? "accepted" : "refused")}.");
-    Console.WriteLine("(X509-SVID peer validation shown in-process; mutual TLS with Kestrel and HttpClient arrives with the TLS work.)");
+    Console.WriteLine($"{(success ? "demo OK" : "demo FAILED")}: {accepted}/{calls} mTLS calls served across {rotations} rotations, {failed} failed, intruder refused {refused} time(s), JWT-SVID call {(jwtOk ? "accepted" : "refused")}.");
     return success ? 0 : 1;
 }
-catch (Exception e) when (e is SpiffeException or OperationCanceledException)
+catch (Exception e) when (e is SpiffeException or OperationCanceledException or HttpRequestException)
 {
     Console.Error.WriteLine($"demo FAILED: {e.Message}");
     return 1;
 }
 finally
 {
+    if (backendApp is not null)
+    {
+        await backendApp.StopAsync();
+        await backendApp.DisposeAsync();
+    }
+
     if (agent is not null)
     {
         await agent.DisposeAsync();
