@@ -103,6 +103,30 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BearerHandler_SynchronousSend_AlsoAuthenticates()
+    {
+        using HttpClient http = BearerClient([BackendAudience]);
+
+        using HttpResponseMessage response = await Task.Run(() => http.Send(new HttpRequestMessage(HttpMethod.Get, new Uri(_address, "/backend"))));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith(s_callerId + "|", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TwoAuthorizationHeaders_Unauthorized()
+    {
+        JwtSvid svid = await _source.FetchJwtSvidAsync([BackendAudience]);
+        using HttpClient http = PlainClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_address, "/backend"));
+        request.Headers.TryAddWithoutValidation("Authorization", ["Bearer " + svid.Token, "Bearer " + svid.Token]);
+
+        using HttpResponseMessage response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
     public async Task LowercaseBearerScheme_Accepted()
     {
         JwtSvid svid = await _source.FetchJwtSvidAsync([BackendAudience]);
