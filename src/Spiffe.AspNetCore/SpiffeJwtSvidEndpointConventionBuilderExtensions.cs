@@ -17,7 +17,8 @@ namespace Spiffe.AspNetCore;
 /// another scheme (<c>Basic</c>, ...), is malformed, or the token is invalid (bad signature, key not
 /// in the bundle, wrong audience, expired, ...). The reason is in the challenge's
 /// <c>error_description</c> and in the plain-text body; the token itself is never echoed. The scheme
-/// name is matched case-insensitively.
+/// name is matched case-insensitively. With a <see cref="SpiffeIdAuthorizer"/>, a valid token whose
+/// SPIFFE ID is not allowed gets 403.
 /// </para>
 /// <code>
 /// app.MapGet("/orders", (HttpContext c) => c.GetJwtSvid().Id.ToString())
@@ -49,7 +50,27 @@ public static class SpiffeJwtSvidEndpointConventionBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(validator);
-        return builder.AddEndpointFilter((context, next) =>
+        return AddFilter(builder, validator, null);
+    }
+
+    /// <summary>
+    /// Allows the endpoint only to requests with a bearer JWT-SVID that <paramref name="validator"/>
+    /// accepts and whose SPIFFE ID <paramref name="authorizer"/> allows: 401 as above, 403 when the
+    /// token is valid but its ID is not allowed.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    public static TBuilder RequireJwtSvid<TBuilder>(this TBuilder builder, JwtSvidValidator validator, SpiffeIdAuthorizer authorizer)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(validator);
+        ArgumentNullException.ThrowIfNull(authorizer);
+        return AddFilter(builder, validator, authorizer);
+    }
+
+    private static TBuilder AddFilter<TBuilder>(TBuilder builder, JwtSvidValidator validator, SpiffeIdAuthorizer? authorizer)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter((context, next) =>
         {
             HttpContext http = context.HttpContext;
             if (!TryReadBearerToken(http.Request, out string? token, out string? problem))
@@ -62,10 +83,14 @@ public static class SpiffeJwtSvidEndpointConventionBuilderExtensions
                 return ValueTask.FromResult<object?>(Challenge(http, "invalid_token", error));
             }
 
+            if (authorizer is not null && !authorizer.IsAuthorized(svid.Id))
+            {
+                return ValueTask.FromResult<object?>(TypedResults.StatusCode(StatusCodes.Status403Forbidden));
+            }
+
             http.Features.Set(new JwtSvidFeature(svid));
             return next(context);
         });
-    }
 
     /// <summary>
     /// Reads the bearer token. False with a null <paramref name="problem"/> when there is no

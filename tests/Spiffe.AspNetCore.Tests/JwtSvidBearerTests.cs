@@ -58,6 +58,10 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
             return $"{svid.Id}|{context.GetJwtSvid().Claims["aud"].GetRawText()}";
         }).RequireJwtSvid(_source, BackendAudience);
 
+        var validator = new JwtSvidValidator(_source, [BackendAudience]);
+        _app.MapGet("/frontend-only", () => "ok").RequireJwtSvid(validator, SpiffeIdAuthorizer.Exact(s_callerId));
+        _app.MapGet("/admin-only", () => "ok").RequireJwtSvid(validator, SpiffeIdAuthorizer.Exact(SpiffeId.Parse("spiffe://example.org/admin")));
+
         // The server's clock is an hour ahead, so every token the agent mints is expired here.
         var lateClock = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(1));
         _app.MapGet("/late", () => "ok").RequireJwtSvid(new JwtSvidValidator(_source, [BackendAudience], lateClock));
@@ -122,6 +126,28 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
         request.Headers.TryAddWithoutValidation("Authorization", ["Bearer " + svid.Token, "Bearer " + svid.Token]);
 
         using HttpResponseMessage response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/frontend-only", HttpStatusCode.OK)]
+    [InlineData("/admin-only", HttpStatusCode.Forbidden)]
+    public async Task RequireJwtSvidWithAuthorizer_ValidToken_AllowedOrForbidden(string path, HttpStatusCode expected)
+    {
+        using HttpClient http = BearerClient([BackendAudience]);
+
+        using HttpResponseMessage response = await http.GetAsync(new Uri(_address, path));
+
+        Assert.Equal(expected, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task RequireJwtSvidWithAuthorizer_NoToken_Unauthorized()
+    {
+        using HttpClient http = PlainClient();
+
+        using HttpResponseMessage response = await http.GetAsync(new Uri(_address, "/frontend-only"));
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
