@@ -171,6 +171,29 @@ public sealed partial class KestrelSpiffeTests
         Assert.Equal(handler.HandlersCreated - 1 - SpiffeHttpHandler.MaxRetiredHandlers, handler.HandlersDisposed);
     }
 
+    [Theory]
+    [InlineData(60, 5)]
+    [InlineData(2, 2)]
+    public async Task SpiffeHttpHandler_PooledConnectionLifetime_CappedAtFiveMinutes(int configuredMinutes, int expectedMinutes)
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        var inner = new List<SocketsHttpHandler>();
+        using var http = new HttpClient(new SpiffeHttpHandler(Svid(s_clientId), _bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(configuredMinutes),
+            ConfigureHandler = handler =>
+            {
+                handler.PooledConnectionLifetime = TimeSpan.FromHours(10); // overridden by the SDK
+                inner.Add(handler);
+            },
+        }));
+
+        Assert.Equal(s_clientId.ToString(), await http.GetStringAsync(new Uri(address, "/whoami")));
+
+        SocketsHttpHandler first = Assert.Single(inner);
+        Assert.Equal(TimeSpan.FromMinutes(expectedMinutes), first.PooledConnectionLifetime);
+    }
+
     [Fact]
     public void SpiffeHttpHandlerOptions_InvalidValues_Rejected()
     {
