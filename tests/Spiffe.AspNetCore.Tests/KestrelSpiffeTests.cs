@@ -190,6 +190,12 @@ public sealed partial class KestrelSpiffeTests : IAsyncLifetime
         _apps.Add(app);
         app.MapGet("/whoami", (HttpContext context) => context.TryGetSpiffeId(out SpiffeId? id) ? id.ToString() : "anonymous");
         app.MapGet("/serial", (HttpContext context) => context.Connection.ClientCertificate?.GetSerialNumberString() ?? "none");
+        app.MapGet("/slow-serial", async (HttpContext context) =>
+        {
+            _slowRequestStarted.TrySetResult();
+            await _slowRequestRelease.Task;
+            return context.Connection.ClientCertificate?.GetSerialNumberString() ?? "none";
+        });
         app.MapGet("/frontend-only", () => "ok").RequireSpiffeId(s_clientId);
         app.MapGet("/admin-only", () => "ok").RequireSpiffeId(SpiffeIdAuthorizer.Exact(SpiffeId.Parse("spiffe://example.org/admin")));
         app.MapGet("/partner-only", () => "ok").RequireTrustDomain(TrustDomain.Parse("partner.org"));

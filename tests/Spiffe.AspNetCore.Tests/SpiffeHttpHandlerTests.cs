@@ -7,6 +7,32 @@ namespace Spiffe.AspNetCore.Tests;
 /// <summary>SpiffeHttpHandler against real Kestrel (UseSpiffeMtls) on 127.0.0.1, with the setup of <see cref="KestrelSpiffeTests"/>.</summary>
 public sealed partial class KestrelSpiffeTests
 {
+    private readonly TaskCompletionSource _slowRequestStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _slowRequestRelease = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    [Fact]
+    public async Task SpiffeHttpHandler_RequestInFlightDuringRotation_FinishesOnOldConnection()
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        MutableSvidSource clientSvids = Svid(s_clientId);
+        string oldSerial = clientSvids.Svid!.Certificate.GetSerialNumberString();
+        using var handler = new SpiffeHttpHandler(clientSvids, _bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions { DrainPeriod = TimeSpan.Zero });
+        using var http = new HttpClient(handler, disposeHandler: false) { Timeout = TimeSpan.FromSeconds(30) };
+
+        Task<string> slow = http.GetStringAsync(new Uri(address, "/slow-serial"));
+        await _slowRequestStarted.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        clientSvids.Svid = Own(_ca.CreateX509Svid(s_clientId));
+        Assert.Equal(clientSvids.Svid.Certificate.GetSerialNumberString(), await http.GetStringAsync(new Uri(address, "/serial")));
+
+        // Drain period zero: the old handler is retired but must stay alive while the request runs.
+        await Task.Delay(200);
+        Assert.Equal(handler.HandlersCreated - 1, handler.RetiredCount + handler.HandlersDisposed);
+        Assert.True(handler.RetiredCount >= 1, $"retired {handler.RetiredCount}");
+        _slowRequestRelease.SetResult();
+
+        Assert.Equal(oldSerial, await slow);
+    }
+
     [Theory]
     [InlineData("1.1")]
     [InlineData("2.0")]
