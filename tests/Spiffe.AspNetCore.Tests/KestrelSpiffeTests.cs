@@ -17,7 +17,7 @@ using Spiffe.X509;
 namespace Spiffe.AspNetCore.Tests;
 
 /// <summary>Real Kestrel on 127.0.0.1 with UseSpiffeMtls/UseSpiffeTls, called by a real HttpClient.</summary>
-public sealed class KestrelSpiffeTests : IAsyncLifetime
+public sealed partial class KestrelSpiffeTests : IAsyncLifetime
 {
     private static readonly SpiffeId s_serverId = SpiffeId.Parse("spiffe://example.org/backend");
     private static readonly SpiffeId s_clientId = SpiffeId.Parse("spiffe://example.org/frontend");
@@ -189,6 +189,13 @@ public sealed class KestrelSpiffeTests : IAsyncLifetime
         WebApplication app = builder.Build();
         _apps.Add(app);
         app.MapGet("/whoami", (HttpContext context) => context.TryGetSpiffeId(out SpiffeId? id) ? id.ToString() : "anonymous");
+        app.MapGet("/serial", (HttpContext context) => context.Connection.ClientCertificate?.GetSerialNumberString() ?? "none");
+        app.MapGet("/slow-serial", async (HttpContext context) =>
+        {
+            _slowRequestStarted.TrySetResult();
+            await _slowRequestRelease.Task;
+            return context.Connection.ClientCertificate?.GetSerialNumberString() ?? "none";
+        });
         app.MapGet("/frontend-only", () => "ok").RequireSpiffeId(s_clientId);
         app.MapGet("/admin-only", () => "ok").RequireSpiffeId(SpiffeIdAuthorizer.Exact(SpiffeId.Parse("spiffe://example.org/admin")));
         app.MapGet("/partner-only", () => "ok").RequireTrustDomain(TrustDomain.Parse("partner.org"));

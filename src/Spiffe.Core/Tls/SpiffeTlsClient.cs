@@ -101,4 +101,7 @@ public sealed class SpiffeTlsClient
 
         return options;
     }
+
+    /// <summary>The chain policy the next handshake would use (null without SPIFFE server authentication); a new instance means the bundles or learned intermediates changed.</summary>
+    internal X509ChainPolicy? GetCurrentChainPolicy() => _serverVerifier?.GetChainPolicy() ?? _webTrust;
 }

@@ -1,0 +1,371 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Spiffe.Bundles;
+using Spiffe.X509;
+
+namespace Spiffe.Tls;
+
+/// <summary>
+/// An <see cref="HttpMessageHandler"/> for mutual TLS with SPIFFE: every new connection presents
+/// the source's current X509-SVID with its intermediates and accepts only a server SVID that
+/// chains to the bundle of the server's own trust domain and whose SPIFFE ID the authorizer allows.
+/// Thread-safe; use one instance per application (or per authorizer), like an
+/// <see cref="HttpClient"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="SocketsHttpHandler"/> freezes its <see cref="SocketsHttpHandler.SslOptions"/> after
+/// the first request and its pooled connections keep the certificate they were opened with, so
+/// this handler holds a current inner <see cref="SocketsHttpHandler"/> built for one SVID and
+/// bundle set. When the source hands out a different <see cref="X509Svid"/> instance (or the
+/// bundles change), the next request builds a new inner handler, so new connections present the
+/// new SVID, while requests already running finish on the old one. A retired inner handler is
+/// disposed after <see cref="SpiffeHttpHandlerOptions.DrainPeriod"/> once no request is running
+/// on it; at most <see cref="MaxRetiredHandlers"/> are kept (the oldest is disposed beyond that).
+/// Pooled connections live at most <see cref="SpiffeHttpHandlerOptions.PooledConnectionLifetime"/>
+/// (5 minutes or less), well below an SVID's lifetime.
+/// </para>
+/// <para>
+/// With an <c>X509Source</c> (which is both sources):
+/// <code>
+/// using var http = new HttpClient(new SpiffeHttpHandler(source, source, SpiffeIdAuthorizer.Exact(backendId)));
+/// </code>
+/// gRPC (Grpc.Net.Client), one line:
+/// <code>
+/// using var channel = GrpcChannel.ForAddress("https://backend:8443", new GrpcChannelOptions { HttpHandler = new SpiffeHttpHandler(source, source, SpiffeIdAuthorizer.Exact(backendId)) });
+/// </code>
+/// With IHttpClientFactory, make the handler the primary handler and turn the factory's own
+/// handler rotation off (this handler rotates itself):
+/// <c>services.AddHttpClient("backend").ConfigurePrimaryHttpMessageHandler(sp =&gt; new SpiffeHttpHandler(...)).SetHandlerLifetime(Timeout.InfiniteTimeSpan)</c>.
+/// </para>
+/// <para>
+/// Failures surface as <see cref="HttpRequestException"/>: no SVID yet (the inner exception is the
+/// source's <see cref="SpiffeException"/>), or the server refused (the message says whether its
+/// certificate failed chain validation, was not an X509-SVID, or had a SPIFFE ID the authorizer
+/// does not allow).
+/// </para>
+/// </remarks>
+public sealed class SpiffeHttpHandler : HttpMessageHandler
+{
+    /// <summary>How many retired inner handlers are kept draining at most; beyond that the oldest is disposed at once.</summary>
+    public const int MaxRetiredHandlers = 8;
+
+    // In-flight counter value of a disposed generation; far enough from int.MinValue that late decrements cannot wrap.
+    private const int Disposed = int.MinValue / 2;
+
+    private readonly IX509SvidSource _svidSource;
+    private readonly SpiffeIdAuthorizer _authorizer;
+    private readonly SpiffeTlsClient _tlsClient;
+    private readonly SpiffeHttpHandlerOptions _options;
+    private readonly Lock _lock = new();
+    private readonly List<Generation> _retired = [];
+    private volatile Generation? _current;
+    private volatile Refusal? _lastRefusal;
+    private int _handlersCreated;
+    private int _handlersDisposed;
+    private bool _disposed;
+
+    /// <summary>Creates a handler that presents the SVID of <paramref name="svidSource"/> and requires a server SVID allowed by <paramref name="authorizer"/>.</summary>
+    /// <param name="svidSource">The client's SVID (an <c>X509Source</c>).</param>
+    /// <param name="bundleSource">The bundles that authenticate servers, own and federated (an <c>X509Source</c>).</param>
+    /// <param name="authorizer">Which server SPIFFE IDs are allowed; required.</param>
+    /// <param name="options">Connection lifetime, drain period and TLS settings; defaults when null.</param>
+    /// <exception cref="ArgumentNullException">A source or the authorizer is null.</exception>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public SpiffeHttpHandler(IX509SvidSource svidSource, IX509BundleSetSource bundleSource, SpiffeIdAuthorizer authorizer, SpiffeHttpHandlerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(svidSource);
+        ArgumentNullException.ThrowIfNull(bundleSource);
+        ArgumentNullException.ThrowIfNull(authorizer);
+        _options = SpiffeHttpHandlerOptions.Validate(options, nameof(options));
+        _svidSource = svidSource;
+        _authorizer = authorizer;
+        _tlsClient = SpiffeTlsClient.MutualTls(svidSource, bundleSource, authorizer, _options.Tls);
+    }
+
+    /// <summary>Inner handlers built so far (one per SVID or bundle change that saw a request).</summary>
+    internal int HandlersCreated => Volatile.Read(ref _handlersCreated);
+
+    /// <summary>Inner handlers disposed so far (retired and drained, or disposed with this handler).</summary>
+    internal int HandlersDisposed => Volatile.Read(ref _handlersDisposed);
+
+    /// <summary>Retired inner handlers not yet disposed.</summary>
+    internal int RetiredCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _retired.Count;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Generation generation = Acquire();
+        try
+        {
+            return await generation.Invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException exception) when (Explain(request, exception) is { } explained)
+        {
+            throw explained;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref generation.InFlight);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Generation generation = Acquire();
+        try
+        {
+            return generation.Invoker.Send(request, cancellationToken);
+        }
+        catch (HttpRequestException exception) when (Explain(request, exception) is { } explained)
+        {
+            throw explained;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref generation.InFlight);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            List<Generation> all;
+            lock (_lock)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _disposed = true;
+                all = [.. _retired];
+                _retired.Clear();
+                if (_current is { } current)
+                {
+                    all.Add(current);
+                }
+
+                _current = null;
+            }
+
+            foreach (Generation generation in all)
+            {
+                DisposeGeneration(generation);
+            }
+        }
+
+        base.Dispose(disposing);
+    }
+
+    // Returns the generation for the current SVID and bundles with its in-flight count incremented.
+    private Generation Acquire()
+    {
+        while (true)
+        {
+            X509Svid svid;
+            try
+            {
+                svid = _svidSource.GetX509Svid() ?? throw new SpiffeException("The X509-SVID source returned no SVID.");
+            }
+            catch (SpiffeException exception)
+            {
+                throw new HttpRequestException(HttpRequestError.SecureConnectionError, $"No X509-SVID to present: {exception.Message}", exception);
+            }
+
+            X509ChainPolicy? policy = _tlsClient.GetCurrentChainPolicy();
+            Generation? generation = _current;
+            if (generation is null || !ReferenceEquals(generation.Svid, svid) || !ReferenceEquals(generation.Policy, policy))
+            {
+                generation = Replace(svid, policy);
+            }
+
+            if (TryEnter(generation))
+            {
+                return generation;
+            }
+
+            // Disposed between the read and the increment (only when forced out or on Dispose): retry.
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
+        }
+    }
+
+    private static bool TryEnter(Generation generation)
+    {
+        int count = Volatile.Read(ref generation.InFlight);
+        while (count >= 0)
+        {
+            int seen = Interlocked.CompareExchange(ref generation.InFlight, count + 1, count);
+            if (seen == count)
+            {
+                return true;
+            }
+
+            count = seen;
+        }
+
+        return false;
+    }
+
+    private Generation Replace(X509Svid svid, X509ChainPolicy? policy)
+    {
+        Generation? forced = null;
+        Generation created;
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            Generation? current = _current;
+            if (current is not null && ReferenceEquals(current.Svid, svid) && ReferenceEquals(current.Policy, policy))
+            {
+                return current; // another request replaced it first
+            }
+
+            created = Create(svid);
+            if (current is not null)
+            {
+                _retired.Add(current);
+                current.DrainTimer = TimeProvider.System.CreateTimer(static state => ((State)state!).Handler.TryDrain(((State)state!).Generation), new State(this, current), _options.DrainPeriod, Timeout.InfiniteTimeSpan);
+                if (_retired.Count > MaxRetiredHandlers)
+                {
+                    forced = _retired[0];
+                    _retired.RemoveAt(0);
+                }
+            }
+
+            _current = created;
+        }
+
+        if (forced is not null)
+        {
+            DisposeGeneration(forced);
+        }
+
+        return created;
+    }
+
+    private Generation Create(X509Svid svid)
+    {
+        // GetOptions reads the source again; if it moved on meanwhile, the next request sees a
+        // different SVID than the one recorded here and builds again.
+        SslClientAuthenticationOptions ssl = _tlsClient.GetOptions("spiffe");
+        ssl.TargetHost = null; // SocketsHttpHandler sets the request's host (SNI) per connection pool.
+        RemoteCertificateValidationCallback verify = ssl.RemoteCertificateValidationCallback!;
+        ssl.RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
+        {
+            bool ok = verify(sender, certificate, chain, errors);
+            if (!ok)
+            {
+                _lastRefusal = new Refusal((sender as SslStream)?.TargetHostName, DescribeRefusal(certificate, errors));
+            }
+
+            return ok;
+        };
+
+        var handler = new SocketsHttpHandler();
+        _options.ConfigureHandler?.Invoke(handler);
+        handler.SslOptions = ssl;
+        handler.PooledConnectionLifetime = _options.PooledConnectionLifetime;
+        Interlocked.Increment(ref _handlersCreated);
+        return new Generation(svid, ssl.CertificateChainPolicy, handler);
+    }
+
+    private void TryDrain(Generation generation)
+    {
+        lock (_lock)
+        {
+            if (!_retired.Contains(generation))
+            {
+                return; // already disposed (forced out or with this handler)
+            }
+
+            if (Interlocked.CompareExchange(ref generation.InFlight, Disposed, 0) != 0)
+            {
+                // Requests still running: look again shortly.
+                generation.DrainTimer?.Change(TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            _retired.Remove(generation);
+        }
+
+        DisposeGeneration(generation);
+    }
+
+    private void DisposeGeneration(Generation generation)
+    {
+        Volatile.Write(ref generation.InFlight, Disposed);
+        generation.Dispose();
+        Interlocked.Increment(ref _handlersDisposed);
+    }
+
+    private string DescribeRefusal(X509Certificate? certificate, SslPolicyErrors errors)
+    {
+        if (certificate is null)
+        {
+            return "the server presented no certificate";
+        }
+
+        if ((errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) != SslPolicyErrors.None)
+        {
+            return $"the server certificate failed chain validation ({errors & ~SslPolicyErrors.RemoteCertificateNameMismatch})";
+        }
+
+        ReadOnlySpan<byte> der = certificate is X509Certificate2 leaf ? leaf.RawDataMemory.Span : certificate.GetRawCertData();
+        if (!SvidLeafRules.TryCheckLeaf(der, out SpiffeId? id, out _, out _, out _))
+        {
+            return "the server certificate is not an X509-SVID";
+        }
+
+        return _authorizer.IsAuthorized(id)
+            ? $"the server SVID {id} does not chain to the bundle of {id.TrustDomain}"
+            : $"the server SPIFFE ID {id} is not authorized";
+    }
+
+    private HttpRequestException? Explain(HttpRequestMessage request, HttpRequestException exception)
+    {
+        Refusal? refusal = _lastRefusal;
+        if (refusal is null || exception.InnerException is not AuthenticationException || request.RequestUri is null ||
+            !string.Equals(refusal.Host, request.RequestUri.IdnHost, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        return new HttpRequestException(HttpRequestError.SecureConnectionError, $"The TLS connection to {request.RequestUri.IdnHost} was refused: {refusal.Reason}.", exception);
+    }
+
+    private sealed class Generation(X509Svid svid, X509ChainPolicy? policy, SocketsHttpHandler handler) : IDisposable
+    {
+        public readonly X509Svid Svid = svid;
+        public readonly X509ChainPolicy? Policy = policy;
+        public readonly SocketsHttpHandler Handler = handler;
+        public readonly HttpMessageInvoker Invoker = new(handler, disposeHandler: false);
+        public int InFlight;
+        public ITimer? DrainTimer;
+
+        public void Dispose()
+        {
+            DrainTimer?.Dispose();
+            Invoker.Dispose();
+            Handler.Dispose();
+        }
+    }
+
+    private sealed record State(SpiffeHttpHandler Handler, Generation Generation);
+
+    private sealed record Refusal(string? Host, string Reason);
+}

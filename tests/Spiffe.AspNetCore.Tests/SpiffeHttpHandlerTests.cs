@@ -1,0 +1,231 @@
+using System.Net;
+using Spiffe.Core.Tests.Tls;
+using Spiffe.Tls;
+
+namespace Spiffe.AspNetCore.Tests;
+
+/// <summary>SpiffeHttpHandler against real Kestrel (UseSpiffeMtls) on 127.0.0.1, with the setup of <see cref="KestrelSpiffeTests"/>.</summary>
+public sealed partial class KestrelSpiffeTests
+{
+    private readonly TaskCompletionSource _slowRequestStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _slowRequestRelease = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    [Fact]
+    public async Task SpiffeHttpHandler_RequestInFlightDuringRotation_FinishesOnOldConnection()
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        MutableSvidSource clientSvids = Svid(s_clientId);
+        string oldSerial = clientSvids.Svid!.Certificate.GetSerialNumberString();
+        using var handler = new SpiffeHttpHandler(clientSvids, _bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions { DrainPeriod = TimeSpan.Zero });
+        using var http = new HttpClient(handler, disposeHandler: false) { Timeout = TimeSpan.FromSeconds(30) };
+
+        Task<string> slow = http.GetStringAsync(new Uri(address, "/slow-serial"));
+        await _slowRequestStarted.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        clientSvids.Svid = Own(_ca.CreateX509Svid(s_clientId));
+        Assert.Equal(clientSvids.Svid.Certificate.GetSerialNumberString(), await http.GetStringAsync(new Uri(address, "/serial")));
+
+        // Drain period zero: the old handler is retired but must stay alive while the request runs.
+        await Task.Delay(200);
+        Assert.Equal(handler.HandlersCreated - 1, handler.RetiredCount + handler.HandlersDisposed);
+        Assert.True(handler.RetiredCount >= 1, $"retired {handler.RetiredCount}");
+        _slowRequestRelease.SetResult();
+
+        Assert.Equal(oldSerial, await slow);
+    }
+
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("2.0")]
+    public async Task SpiffeHttpHandler_AuthorizedServer_ServerSeesClientSpiffeId(string version)
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        using var http = new HttpClient(new SpiffeHttpHandler(Svid(s_clientId), _bundles, SpiffeIdAuthorizer.Exact(s_serverId)));
+
+        using HttpResponseMessage response = await http.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri(address, "/whoami"))
+        {
+            Version = Version.Parse(version),
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Version.Parse(version), response.Version);
+        Assert.Equal(s_clientId.ToString(), await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("2.0")]
+    public async Task SpiffeHttpHandler_ClientSvidRotated_NextRequestPresentsNewSerial(string version)
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        MutableSvidSource clientSvids = Svid(s_clientId);
+        using var handler = new SpiffeHttpHandler(clientSvids, _bundles, SpiffeIdAuthorizer.Exact(s_serverId));
+        using var http = new HttpClient(handler, disposeHandler: false) { DefaultRequestVersion = Version.Parse(version), DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        string firstSerial = clientSvids.Svid!.Certificate.GetSerialNumberString();
+
+        Assert.Equal(firstSerial, await http.GetStringAsync(new Uri(address, "/serial")));
+        Assert.Equal(firstSerial, await http.GetStringAsync(new Uri(address, "/serial")));
+        clientSvids.Svid = Own(_ca.CreateX509Svid(s_clientId));
+
+        // The pooled connection still carries the old certificate; the handler must not reuse it.
+        Assert.Equal(clientSvids.Svid.Certificate.GetSerialNumberString(), await http.GetStringAsync(new Uri(address, "/serial")));
+        Assert.NotEqual(firstSerial, clientSvids.Svid.Certificate.GetSerialNumberString());
+    }
+
+    [Fact]
+    public async Task SpiffeHttpHandler_ServerIdNotAuthorized_FailsSayingWhy()
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        SpiffeId expected = SpiffeId.Parse("spiffe://example.org/other-backend");
+        using var http = new HttpClient(new SpiffeHttpHandler(Svid(s_clientId), _bundles, SpiffeIdAuthorizer.Exact(expected)));
+
+        HttpRequestException thrown = await Assert.ThrowsAsync<HttpRequestException>(() => http.GetStringAsync(new Uri(address, "/whoami")));
+
+        Assert.Contains($"the server SPIFFE ID {s_serverId} is not authorized", thrown.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpRequestError.SecureConnectionError, thrown.HttpRequestError);
+        Assert.IsType<HttpRequestException>(thrown.InnerException);
+    }
+
+    [Fact]
+    public async Task SpiffeHttpHandler_NoSvidYet_FailsWithSourceError()
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Any()));
+        using var http = new HttpClient(new SpiffeHttpHandler(new MutableSvidSource(), _bundles, SpiffeIdAuthorizer.Exact(s_serverId)));
+
+        HttpRequestException thrown = await Assert.ThrowsAsync<HttpRequestException>(() => http.GetStringAsync(new Uri(address, "/whoami")));
+
+        Assert.IsType<SpiffeException>(thrown.InnerException);
+        Assert.StartsWith("No X509-SVID to present", thrown.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SpiffeHttpHandler_ConcurrentRequestsAcrossRotation_AllSucceed()
+    {
+        const int Clients = 20;
+        const int RequestsPerClient = 10;
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        MutableSvidSource clientSvids = Svid(s_clientId);
+        using var handler = new SpiffeHttpHandler(clientSvids, _bundles, SpiffeIdAuthorizer.Exact(s_serverId));
+        using var http = new HttpClient(handler, disposeHandler: false) { Timeout = TimeSpan.FromSeconds(30) };
+        string oldSerial = clientSvids.Svid!.Certificate.GetSerialNumberString();
+        var newSvid = Own(_ca.CreateX509Svid(s_clientId));
+        string newSerial = newSvid.Certificate.GetSerialNumberString();
+        int completed = 0;
+        int failures = 0;
+
+        async Task<List<string>> RunClientAsync()
+        {
+            var seen = new List<string>();
+            for (int i = 0; i < RequestsPerClient; i++)
+            {
+                try
+                {
+                    seen.Add(await http.GetStringAsync(new Uri(address, "/serial")));
+                }
+                catch (HttpRequestException)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+
+                if (Interlocked.Increment(ref completed) == Clients * RequestsPerClient / 2)
+                {
+                    clientSvids.Svid = newSvid; // rotation in the middle
+                }
+            }
+
+            return seen;
+        }
+
+        List<string>[] results = await Task.WhenAll(Enumerable.Range(0, Clients).Select(_ => Task.Run(RunClientAsync)));
+
+        Assert.Equal(0, failures);
+        string[] all = [.. results.SelectMany(r => r)];
+        Assert.Equal(Clients * RequestsPerClient, all.Length);
+        Assert.All(all, serial => Assert.True(serial == oldSerial || serial == newSerial, serial));
+        Assert.Contains(oldSerial, all);
+        Assert.Contains(newSerial, all);
+        Assert.Equal(newSerial, await http.GetStringAsync(new Uri(address, "/serial")));
+    }
+
+    [Fact]
+    public async Task SpiffeHttpHandler_RetiredHandlers_DisposedAfterDrainAndOnDispose()
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        MutableSvidSource clientSvids = Svid(s_clientId);
+        var handler = new SpiffeHttpHandler(clientSvids, _bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions { DrainPeriod = TimeSpan.FromMilliseconds(100) });
+        using var http = new HttpClient(handler, disposeHandler: false);
+
+        for (int rotation = 0; rotation < 3; rotation++)
+        {
+            await http.GetStringAsync(new Uri(address, "/serial"));
+            clientSvids.Svid = Own(_ca.CreateX509Svid(s_clientId));
+        }
+
+        Assert.Equal(clientSvids.Svid!.Certificate.GetSerialNumberString(), await http.GetStringAsync(new Uri(address, "/serial")));
+        Assert.True(handler.HandlersCreated >= 4, $"created {handler.HandlersCreated}");
+
+        // Every handler but the current one drains and is disposed.
+        var deadline = TimeProvider.System.GetTimestamp();
+        while (handler.HandlersDisposed < handler.HandlersCreated - 1 && TimeProvider.System.GetElapsedTime(deadline) < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(handler.HandlersCreated - 1, handler.HandlersDisposed);
+        Assert.Equal(0, handler.RetiredCount);
+
+        handler.Dispose();
+        Assert.Equal(handler.HandlersCreated, handler.HandlersDisposed);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => http.GetStringAsync(new Uri(address, "/serial")));
+    }
+
+    [Fact]
+    public async Task SpiffeHttpHandler_ManyRotationsWithLongDrain_RetiredHandlersBounded()
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        MutableSvidSource clientSvids = Svid(s_clientId);
+        using var handler = new SpiffeHttpHandler(clientSvids, _bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions { DrainPeriod = TimeSpan.FromHours(1) });
+        using var http = new HttpClient(handler, disposeHandler: false);
+
+        for (int rotation = 0; rotation < SpiffeHttpHandler.MaxRetiredHandlers + 4; rotation++)
+        {
+            clientSvids.Svid = Own(_ca.CreateX509Svid(s_clientId));
+            Assert.Equal(clientSvids.Svid.Certificate.GetSerialNumberString(), await http.GetStringAsync(new Uri(address, "/serial")));
+        }
+
+        Assert.Equal(SpiffeHttpHandler.MaxRetiredHandlers, handler.RetiredCount);
+        Assert.Equal(handler.HandlersCreated - 1 - SpiffeHttpHandler.MaxRetiredHandlers, handler.HandlersDisposed);
+    }
+
+    [Theory]
+    [InlineData(60, 5)]
+    [InlineData(2, 2)]
+    public async Task SpiffeHttpHandler_PooledConnectionLifetime_CappedAtFiveMinutes(int configuredMinutes, int expectedMinutes)
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        var inner = new List<SocketsHttpHandler>();
+        using var http = new HttpClient(new SpiffeHttpHandler(Svid(s_clientId), _bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(configuredMinutes),
+            ConfigureHandler = handler =>
+            {
+                handler.PooledConnectionLifetime = TimeSpan.FromHours(10); // overridden by the SDK
+                inner.Add(handler);
+            },
+        }));
+
+        Assert.Equal(s_clientId.ToString(), await http.GetStringAsync(new Uri(address, "/whoami")));
+
+        SocketsHttpHandler first = Assert.Single(inner);
+        Assert.Equal(TimeSpan.FromMinutes(expectedMinutes), first.PooledConnectionLifetime);
+    }
+
+    [Fact]
+    public void SpiffeHttpHandlerOptions_InvalidValues_Rejected()
+    {
+        var svids = Svid(s_clientId);
+        Assert.Throws<ArgumentException>(() => new SpiffeHttpHandler(svids, _bundles, SpiffeIdAuthorizer.Any(), new SpiffeHttpHandlerOptions { PooledConnectionLifetime = TimeSpan.Zero }));
+        Assert.Throws<ArgumentException>(() => new SpiffeHttpHandler(svids, _bundles, SpiffeIdAuthorizer.Any(), new SpiffeHttpHandlerOptions { DrainPeriod = TimeSpan.FromSeconds(-1) }));
+        Assert.Throws<ArgumentNullException>(() => new SpiffeHttpHandler(svids, _bundles, null!));
+    }
+}
