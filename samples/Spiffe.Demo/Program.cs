@@ -69,30 +69,21 @@ try
     backendApp = builder.Build();
     backendApp.MapGet("/hello", (HttpContext http) =>
         $"{http.GetSpiffeId()}|{http.Connection.ClientCertificate?.SerialNumber}");
-    backendApp.MapGet("/jwt", (HttpContext http) =>
-    {
-        // A request authenticated by a JWT-SVID, validated against the JWT bundles.
-        string header = http.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return Results.Unauthorized();
-        }
-
-        JwtSvid caller = JwtSvid.ParseAndValidate(header["Bearer ".Length..], jwt, [Audience]);
-        return Results.Text($"{caller.Id}|{string.Join(",", caller.Audience)}");
-    });
+    backendApp.MapGet("/jwt", (HttpContext http) => $"{http.GetJwtSvid().Id}|{string.Join(",", http.GetJwtSvid().Audience)}")
+        .RequireJwtSvid(jwt, Audience); // a request authenticated by a JWT-SVID, validated against the JWT bundles
     await backendApp.StartAsync();
     var baseAddress = new Uri(backendApp.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
     Log("backend", $"listening on {baseAddress} with mutual TLS; admits only {frontendId}");
 
-    // A client for a workload: presents its current SVID, accepts only the backend's ID. A new
-    // connection per call, so each call shows the SVIDs of that moment.
-    HttpClient ClientFor(X509Source source) => new(new SocketsHttpHandler
-    {
-        SslOptions = SpiffeTlsClient.MutualTls(source, source, SpiffeIdAuthorizer.Exact(backendId)).GetOptions("localhost"),
-        PooledConnectionLifetime = TimeSpan.Zero,
-    })
-    { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
+    // Each workload's HttpClient is built on the SDK's handler: it presents the workload's current
+    // SVID (with intermediates), accepts only the backend's ID, and moves new connections to a new
+    // SVID after each rotation while requests in flight finish on the old connection.
+    HttpClient ClientFor(X509Source source, HttpMessageHandler? outer = null) =>
+        new(outer ?? new SpiffeHttpHandler(source, source, SpiffeIdAuthorizer.Exact(backendId)))
+        { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
+
+    using HttpClient frontendHttp = ClientFor(frontend);
+    using HttpClient intruderHttp = ClientFor(intruder);
 
     int rotations = 0;
     frontend.Updated += (_, e) =>
@@ -111,11 +102,10 @@ try
     while (Volatile.Read(ref rotations) < WantedRotations && await timer.WaitForNextTickAsync(deadline.Token))
     {
         calls++;
-        using (HttpClient http = ClientFor(frontend))
         {
             try
             {
-                string[] reply = (await http.GetStringAsync(new Uri("/hello", UriKind.Relative), deadline.Token)).Split('|');
+                string[] reply = (await frontendHttp.GetStringAsync(new Uri("/hello", UriKind.Relative), deadline.Token)).Split('|');
                 accepted++;
                 if (reply[1] != lastSeen)
                 {
@@ -132,10 +122,9 @@ try
 
         if (calls % 10 == 1)
         {
-            using HttpClient http = ClientFor(intruder);
             try
             {
-                await http.GetStringAsync(new Uri("/hello", UriKind.Relative), deadline.Token);
+                await intruderHttp.GetStringAsync(new Uri("/hello", UriKind.Relative), deadline.Token);
                 failed++;
                 Log("backend", "intruder was ADMITTED");
             }
@@ -147,15 +136,12 @@ try
         }
     }
 
-    // One request authenticated by a JWT-SVID: the frontend fetches a token for the backend's
-    // audience and sends it as a bearer token over its mTLS connection.
-    JwtSvid token = await jwt.FetchJwtSvidAsync([Audience], frontendId);
+    // One request authenticated by a JWT-SVID: the SDK's bearer handler fetches the frontend's token
+    // for the backend's audience (cached, refreshed at half-life) and sends it over mutual TLS.
     bool jwtOk;
-    using (HttpClient http = ClientFor(frontend))
-    using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/jwt", UriKind.Relative)))
+    using (HttpClient http = ClientFor(frontend, new JwtSvidBearerHandler(jwt, [Audience], frontendId, new SpiffeHttpHandler(frontend, frontend, SpiffeIdAuthorizer.Exact(backendId)))))
+    using (HttpResponseMessage response = await http.GetAsync(new Uri("/jwt", UriKind.Relative), deadline.Token))
     {
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token.Token);
-        using HttpResponseMessage response = await http.SendAsync(request, deadline.Token);
         string body = await response.Content.ReadAsStringAsync(deadline.Token);
         jwtOk = response.IsSuccessStatusCode && body.StartsWith(frontendId.ToString() + "|", StringComparison.Ordinal);
         Log("backend", $"JWT-SVID call {(jwtOk ? "accepted" : "REFUSED")}: {(int)response.StatusCode} {body}");
