@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Net;
 using Spiffe.Core.Tests.Tls;
 using Spiffe.Tls;
@@ -16,7 +17,8 @@ public sealed partial class KestrelSpiffeTests
         Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
         MutableSvidSource clientSvids = Svid(s_clientId);
         string oldSerial = clientSvids.Svid!.Certificate.GetSerialNumberString();
-        using var handler = new SpiffeHttpHandler(clientSvids, _bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions { DrainPeriod = TimeSpan.Zero });
+        var time = new FakeTimeProvider();
+        using var handler = new SpiffeHttpHandler(clientSvids, _bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions { DrainPeriod = TimeSpan.FromSeconds(5), TimeProvider = time });
         using var http = new HttpClient(handler, disposeHandler: false) { Timeout = TimeSpan.FromSeconds(30) };
 
         Task<string> slow = http.GetStringAsync(new Uri(address, "/slow-serial"));
@@ -24,13 +26,18 @@ public sealed partial class KestrelSpiffeTests
         clientSvids.Svid = Own(_ca.CreateX509Svid(s_clientId));
         Assert.Equal(clientSvids.Svid.Certificate.GetSerialNumberString(), await http.GetStringAsync(new Uri(address, "/serial")));
 
-        // Drain period zero: the old handler is retired but must stay alive while the request runs.
-        await Task.Delay(200);
+        // The drain period has passed, but the old handler must stay alive while the request runs.
+        time.Advance(TimeSpan.FromSeconds(5));
         Assert.Equal(handler.HandlersCreated - 1, handler.RetiredCount + handler.HandlersDisposed);
         Assert.True(handler.RetiredCount >= 1, $"retired {handler.RetiredCount}");
         _slowRequestRelease.SetResult();
 
         Assert.Equal(oldSerial, await slow);
+
+        // Once the request is done, the next drain check disposes it.
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(0, handler.RetiredCount);
+        Assert.Equal(handler.HandlersCreated - 1, handler.HandlersDisposed);
     }
 
     [Theory]
@@ -152,7 +159,8 @@ public sealed partial class KestrelSpiffeTests
     {
         Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
         MutableSvidSource clientSvids = Svid(s_clientId);
-        var handler = new SpiffeHttpHandler(clientSvids, _bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions { DrainPeriod = TimeSpan.FromMilliseconds(100) });
+        var time = new FakeTimeProvider();
+        var handler = new SpiffeHttpHandler(clientSvids, _bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions { DrainPeriod = TimeSpan.FromMilliseconds(100), TimeProvider = time });
         using var http = new HttpClient(handler, disposeHandler: false);
 
         for (int rotation = 0; rotation < 3; rotation++)
@@ -164,12 +172,9 @@ public sealed partial class KestrelSpiffeTests
         Assert.Equal(clientSvids.Svid!.Certificate.GetSerialNumberString(), await http.GetStringAsync(new Uri(address, "/serial")));
         Assert.True(handler.HandlersCreated >= 4, $"created {handler.HandlersCreated}");
 
-        // Every handler but the current one drains and is disposed.
-        var deadline = TimeProvider.System.GetTimestamp();
-        while (handler.HandlersDisposed < handler.HandlersCreated - 1 && TimeProvider.System.GetElapsedTime(deadline) < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(50);
-        }
+        // Every handler but the current one drains and is disposed when the drain period passes.
+        Assert.Equal(0, handler.HandlersDisposed);
+        time.Advance(TimeSpan.FromMilliseconds(100));
 
         Assert.Equal(handler.HandlersCreated - 1, handler.HandlersDisposed);
         Assert.Equal(0, handler.RetiredCount);

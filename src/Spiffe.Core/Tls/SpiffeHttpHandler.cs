@@ -239,7 +239,7 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
             if (current is not null)
             {
                 _retired.Add(current);
-                current.DrainTimer = TimeProvider.System.CreateTimer(static state => ((State)state!).Handler.TryDrain(((State)state!).Generation), new State(this, current), _options.DrainPeriod, Timeout.InfiniteTimeSpan);
+                current.DrainTimer = _options.TimeProvider.CreateTimer(static state => ((State)state!).Handler.TryDrain(((State)state!).Generation), new State(this, current), _options.DrainPeriod, Timeout.InfiniteTimeSpan);
                 if (_retired.Count > MaxRetiredHandlers)
                 {
                     forced = _retired[0];

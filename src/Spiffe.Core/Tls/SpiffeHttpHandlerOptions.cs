@@ -31,6 +31,9 @@ public sealed class SpiffeHttpHandlerOptions
     /// </summary>
     public Action<SocketsHttpHandler>? ConfigureHandler { get; set; }
 
+    /// <summary>The clock that times the drain of retired handlers. Default: the system clock.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
     internal static SpiffeHttpHandlerOptions Validate(SpiffeHttpHandlerOptions? options, string parameterName)
     {
         options ??= new SpiffeHttpHandlerOptions();
@@ -44,12 +47,14 @@ public sealed class SpiffeHttpHandlerOptions
             throw new ArgumentException($"SpiffeHttpHandlerOptions.DrainPeriod is {options.DrainPeriod}; it must not be negative.", parameterName);
         }
 
+        ArgumentNullException.ThrowIfNull(options.TimeProvider, parameterName);
         return new SpiffeHttpHandlerOptions
         {
             Tls = SpiffeTlsOptions.Validate(options.Tls, parameterName),
             PooledConnectionLifetime = options.PooledConnectionLifetime < MaxPooledConnectionLifetime ? options.PooledConnectionLifetime : MaxPooledConnectionLifetime,
             DrainPeriod = options.DrainPeriod,
             ConfigureHandler = options.ConfigureHandler,
+            TimeProvider = options.TimeProvider,
         };
     }
 }
