@@ -95,6 +95,11 @@ public sealed class TestCertificateAuthority : IDisposable
                     request.CertificateExtensions.Add(UriSanExtension(uris, false));
                 }
 
+                if (options.IntermediatePermittedUriHosts is { } permitted)
+                {
+                    request.CertificateExtensions.Add(PermittedUriNameConstraints(permitted));
+                }
+
                 intermediate = request.Create(root.SubjectName, Generator(rootKey), notBefore, options.IntermediateNotAfter ?? notAfter, NewSerial());
             }
 
@@ -233,6 +238,28 @@ public sealed class TestCertificateAuthority : IDisposable
         byte[] serial = RandomNumberGenerator.GetBytes(16);
         serial[0] = (byte)((serial[0] & 0x3F) | 0x40); // positive, minimal DER INTEGER
         return serial;
+    }
+
+    // NameConstraints ::= SEQUENCE { permittedSubtrees [0] GeneralSubtrees }, each subtree a
+    // SEQUENCE { base GeneralName } with base = uniformResourceIdentifier [6] IA5String (a host).
+    private static X509Extension PermittedUriNameConstraints(IReadOnlyList<string> hosts)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+            {
+                foreach (string host in hosts)
+                {
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteCharacterString(UniversalTagNumber.IA5String, host, new Asn1Tag(TagClass.ContextSpecific, 6));
+                    }
+                }
+            }
+        }
+
+        return new X509Extension("2.5.29.30", writer.Encode(), critical: true);
     }
 
     private static X509Extension UriSanExtension(IReadOnlyList<string> uris, bool critical) =>

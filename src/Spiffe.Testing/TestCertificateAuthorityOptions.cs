@@ -35,4 +35,11 @@ public sealed class TestCertificateAuthorityOptions
     /// <summary>The intermediate's Key Usage. Default keyCertSign | cRLSign | digitalSignature; without keyCertSign the chain is broken.</summary>
     public X509KeyUsageFlags IntermediateKeyUsage { get; set; } =
         X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign | X509KeyUsageFlags.DigitalSignature;
+
+    /// <summary>
+    /// Host names for a critical Name Constraints extension on the intermediate with URI
+    /// permittedSubtrees (RFC 5280 §4.2.1.10; SPIFFE X509-SVID §4.2), e.g. <c>["example.org"]</c>.
+    /// Null (the default) means no Name Constraints extension.
+    /// </summary>
+    public IReadOnlyList<string>? IntermediatePermittedUriHosts { get; set; }
 }
