@@ -38,7 +38,7 @@ catch (ArgumentException e)
 try
 {
     await using X509Source source = await SampleIdentity.OpenAsync(ownId, CancellationToken.None);
-    source.Updated += (_, _) => Console.WriteLine($"rotated: now presenting {source.GetX509Svid().Id} serial {source.GetX509Svid().Certificate.SerialNumber}");
+    source.Updated += (_, _) => Console.WriteLine($"SVID update: presenting {source.GetX509Svid().Id} serial {source.GetX509Svid().Certificate.SerialNumber}");
 
     WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
     builder.Logging.SetMinimumLevel(LogLevel.Warning);

@@ -40,7 +40,7 @@ try
 {
     // SPIFFE_ENDPOINT_SOCKET says where the agent is, e.g. unix:///run/spire/agent-sockets/spire-agent.sock.
     await using X509Source source = await SampleIdentity.OpenAsync(ownId, CancellationToken.None);
-    source.Updated += (_, _) => Console.WriteLine($"rotated: now presenting {source.GetX509Svid().Id} serial {source.GetX509Svid().Certificate.SerialNumber}");
+    source.Updated += (_, _) => Console.WriteLine($"SVID update: presenting {source.GetX509Svid().Id} serial {source.GetX509Svid().Certificate.SerialNumber}");
 
     WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
