@@ -27,15 +27,12 @@ internal sealed class Harness(WorkloadApiClient client, ILoggerFactory loggers, 
 
     public async Task<int> RunAsync(CancellationToken stop)
     {
-        long started = Stopwatch.GetTimestamp();
-
         // Sources wait for the agent as long as it takes (the runner, not the harness, decides when to give up);
         // the SDK retries and backs off on its own.
         Task<X509Source> x509 = X509Source.CreateAsync(new X509SourceOptions { Client = client, StartTimeout = Timeout.InfiniteTimeSpan }, stop);
-        _jwt = JwtSource.CreateAsync(new JwtSourceOptions { Client = client, StartTimeout = Timeout.InfiniteTimeSpan }, stop);
 
         await using var x509Endpoint = new X509Endpoint(loggers.CreateLogger<X509Endpoint>());
-        await using var control = new ControlEndpoint(this, loggers.CreateLogger<ControlEndpoint>());
+        await using var control = new ControlEndpoint(this, loggers);
         try
         {
             await control.StartAsync(stop).ConfigureAwait(false);
@@ -75,11 +72,18 @@ internal sealed class Harness(WorkloadApiClient client, ILoggerFactory loggers, 
         x509Endpoint.Start(SpiffeTlsServer.MutualTls(source, source, SpiffeIdAuthorizer.Any(), tls));
         _x509.TrySetResult(source);
 
+        // Started only now so that it does not compete with the X.509 stream for the CPU during start-up;
+        // /v1/jwt/validate waits for it (bounded) if a runner is quicker.
+        _jwt = JwtSource.CreateAsync(new JwtSourceOptions { Client = client, StartTimeout = Timeout.InfiniteTimeSpan }, stop);
+
         // The ports are printed only now so that the four lines leave together; READY is last, and the
         // listeners have been accepting since they were bound.
         Console.Out.Write($"SPIFFE_HARNESS_VERSION=1\nSPIFFE_X509_PORT={x509Endpoint.Port}\nSPIFFE_CONTROL_PORT={control.Port}\nREADY\n");
         Console.Out.Flush();
-        HarnessLog.Ready(log, Stopwatch.GetElapsedTime(started).TotalMilliseconds, source.GetX509Svid().Id.ToString());
+        using (var self = Process.GetCurrentProcess())
+        {
+            HarnessLog.Ready(log, (DateTime.Now - self.StartTime).TotalMilliseconds, self.TotalProcessorTime.TotalMilliseconds, source.GetX509Svid().Id.ToString());
+        }
 
         try
         {
@@ -102,7 +106,11 @@ internal sealed class Harness(WorkloadApiClient client, ILoggerFactory loggers, 
     /// </summary>
     public async Task<IJwtBundleSource> GetJwtBundlesAsync(CancellationToken cancellationToken)
     {
-        Task<JwtSource> jwt = _jwt ?? throw new InvalidOperationException("The harness is not started.");
+        if (_jwt is not { } jwt)
+        {
+            return s_noJwtBundles; // no X509-SVID yet, so not READY either
+        }
+
         try
         {
             return await jwt.WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);

@@ -8,8 +8,8 @@ internal static partial class HarnessLog
     [LoggerMessage(1, LogLevel.Information, "Listening: X.509 port {X509Port}, control port {ControlPort}; waiting for the first X509-SVID")]
     public static partial void Listening(ILogger logger, int x509Port, int controlPort);
 
-    [LoggerMessage(2, LogLevel.Information, "READY after {Milliseconds:0} ms with X509-SVID {SpiffeId}")]
-    public static partial void Ready(ILogger logger, double milliseconds, string spiffeId);
+    [LoggerMessage(2, LogLevel.Information, "READY {Milliseconds:0} ms after process start ({CpuMilliseconds:0} ms CPU) with X509-SVID {SpiffeId}")]
+    public static partial void Ready(ILogger logger, double milliseconds, double cpuMilliseconds, string spiffeId);
 
     [LoggerMessage(3, LogLevel.Error, "The Workload API failed and the SDK does not retry this error; exiting")]
     public static partial void SourceFailed(ILogger logger, Exception exception);

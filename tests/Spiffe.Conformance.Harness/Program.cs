@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 using Spiffe.WorkloadApi;
 
 namespace Spiffe.Conformance.Harness;
@@ -22,8 +21,7 @@ internal static class Program
 
         using ILoggerFactory loggers = LoggerFactory.Create(logging => logging
             .SetMinimumLevel(Enum.TryParse(Environment.GetEnvironmentVariable("SPIFFE_HARNESS_LOG_LEVEL"), ignoreCase: true, out LogLevel level) ? level : LogLevel.Information)
-            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace) // stdout is the protocol
-            .AddSimpleConsole(o => o.SingleLine = true));
+            .AddProvider(new StderrLoggerProvider()));
         ILogger log = loggers.CreateLogger("Spiffe.Conformance.Harness");
 
         WorkloadApiClient client;
