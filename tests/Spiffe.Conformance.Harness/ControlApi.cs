@@ -310,6 +310,9 @@ internal sealed class ControlApi(Harness harness, ILogger log)
     /// <summary>A serialized response.</summary>
     private sealed record Reply(int Code, byte[] Body, string Detail)
     {
+        // A JSON API read by programs, never embedded in HTML: "0.1.0+abc" stays readable instead of "0.1.0\u002Babc".
+        private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
         public static Reply Ok(Action<Utf8JsonWriter> fields, string detail = "") => Build(200, "ok", fields, detail);
 
         public static Reply Rejected(string error) => Status(422, "rejected", error);
@@ -323,7 +326,7 @@ internal sealed class ControlApi(Harness harness, ILogger log)
         private static Reply Build(int code, string status, Action<Utf8JsonWriter> fields, string detail)
         {
             var buffer = new ArrayBufferWriter<byte>(256);
-            using (var writer = new Utf8JsonWriter(buffer))
+            using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
             {
                 writer.WriteStartObject();
                 writer.WriteString("status", status);

@@ -47,9 +47,10 @@ internal sealed class ConformanceAgent : IAsyncDisposable
     /// <summary>The bundles a test-side peer trusts: example.org only.</summary>
     public X509Bundle Bundle => Ca.CreateX509Bundle();
 
-    public static async Task<ConformanceAgent> StartAsync()
+    /// <param name="tcp">Serve on <c>tcp://127.0.0.1:port</c> instead of a Unix socket.</param>
+    public static async Task<ConformanceAgent> StartAsync(bool tcp = false)
     {
-        WorkloadApiServer server = await WorkloadApiServer.StartAsync();
+        WorkloadApiServer server = await WorkloadApiServer.StartAsync(new WorkloadApiServerOptions { UseTcp = tcp });
         var agent = new ConformanceAgent(server);
         agent.ServeHarnessSvid();
         server.SetX509Bundles(new Dictionary<string, byte[]>

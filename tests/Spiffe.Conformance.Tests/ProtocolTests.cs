@@ -53,6 +53,21 @@ public sealed class ProtocolTests(SharedHarness shared, ITestOutputHelper output
 
         output.WriteLine($"exited {Stopwatch.GetElapsedTime(signalled).TotalMilliseconds:0} ms after SIGTERM");
         Assert.Equal(0, exitCode);
+        Assert.Equal(4, harness.StdoutLines.Count); // nothing but the protocol, shutdown included
+    }
+
+    [Fact]
+    public async Task Start_TcpEndpointSocket_PrintsReadyAndServes()
+    {
+        await using ConformanceAgent agent = await ConformanceAgent.StartAsync(tcp: true);
+        Assert.StartsWith("tcp://127.0.0.1:", agent.Address, StringComparison.Ordinal);
+        await using HarnessProcess harness = HarnessProcess.Start(agent.Address);
+
+        int port = ProtocolLine.Port(await harness.WaitForReadyAsync(), "SPIFFE_X509_PORT");
+        using X509.X509Svid client = agent.ClientSvid();
+        ProbeResult result = await TlsProbe.ConnectAsync(port, client, agent);
+
+        Assert.Equal("spiffe://example.org/client\n", result.Received);
     }
 
     [Fact]
