@@ -14,16 +14,13 @@ namespace Spiffe.Conformance.Harness;
 internal sealed class Harness(WorkloadApiClient client, ILoggerFactory loggers, ILogger log)
 {
     private static readonly JwtBundleSet s_noJwtBundles = new([]);
-    private readonly TaskCompletionSource<X509Source> _x509 = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task<JwtSource>? _jwt;
+    private volatile SpiffeTlsClient? _dialClient;
+    private volatile Task<JwtSource>? _jwt;
 
     public WorkloadApiClient Client => client;
 
-    /// <summary>The TLS client of <c>/v1/x509/dial</c>: presents the current SVID, authenticates any SVID server.</summary>
-    public SpiffeTlsClient? DialClient { get; private set; }
-
-    /// <summary>The X509 source once it holds an SVID; null before.</summary>
-    public X509Source? X509Source => _x509.Task.IsCompletedSuccessfully ? _x509.Task.Result : null;
+    /// <summary>The TLS client of <c>/v1/x509/dial</c> (presents the current SVID, authenticates any SVID server); null before the first SVID.</summary>
+    public SpiffeTlsClient? DialClient => _dialClient;
 
     public async Task<int> RunAsync(CancellationToken stop)
     {
@@ -68,9 +65,8 @@ internal sealed class Harness(WorkloadApiClient client, ILoggerFactory loggers, 
         // Resumption off on both sides: a resumed TLS 1.3 session skips the certificates, so a rotated SVID or a
         // withdrawn identity would not show on the next handshake (DOTNET-NOTES §2.4, dotnet/runtime#123238).
         var tls = new SpiffeTlsOptions { AllowTlsResume = false };
-        DialClient = SpiffeTlsClient.MutualTls(source, source, SpiffeIdAuthorizer.Any(), tls);
+        _dialClient = SpiffeTlsClient.MutualTls(source, source, SpiffeIdAuthorizer.Any(), tls);
         x509Endpoint.Start(SpiffeTlsServer.MutualTls(source, source, SpiffeIdAuthorizer.Any(), tls));
-        _x509.TrySetResult(source);
 
         // Started only now so that it does not compete with the X.509 stream for the CPU during start-up;
         // /v1/jwt/validate waits for it (bounded) if a runner is quicker.
