@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Security;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -19,6 +21,8 @@ namespace Spiffe.AspNetCore.Tests;
 /// </summary>
 internal sealed class KestrelTestServer : IAsyncDisposable
 {
+    private const string ServerSerialKey = "server-serial";
+
     private readonly WebApplication _app;
     private int _requests;
 
@@ -40,7 +44,11 @@ internal sealed class KestrelTestServer : IAsyncDisposable
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, configure));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            configure(listen);
+            listen.Use(RecordServerCertificate);
+        }));
         WebApplication app = builder.Build();
         var server = new KestrelTestServer(app);
         app.MapGet("/peer", server.DescribePeer);
@@ -59,17 +67,27 @@ internal sealed class KestrelTestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 
-    // The serials come from this connection's SslStream: the certificate the server presented in
-    // its handshake and the one the client presented, not from the sources' current state.
+    // Added after UseSpiffeMtls, so it runs on each connection right after the TLS handshake and
+    // records the certificate the server presented while it is certainly alive: an X509Source
+    // disposes a replaced SVID one rotation later, while connections opened with it may live on,
+    // so SslStream.LocalCertificate of an old connection can no longer be read.
+    private static ConnectionDelegate RecordServerCertificate(ConnectionDelegate next) => connection =>
+    {
+        SslStream ssl = connection.Features.Get<ISslStreamFeature>()?.SslStream ?? throw new InvalidOperationException("Not a TLS connection.");
+        connection.Items[ServerSerialKey] = ssl.LocalCertificate?.GetSerialNumberString() ?? "none";
+        return next(connection);
+    };
+
+    // The serials are those of this request's connection: what its TLS handshake presented on each
+    // side, not the sources' current state.
     private string DescribePeer(HttpContext context)
     {
         Interlocked.Increment(ref _requests);
-        SslStream ssl = context.Features.Get<ISslStreamFeature>()?.SslStream ?? throw new InvalidOperationException("Not a TLS connection.");
-        string callerId = context.TryGetSpiffeId(out SpiffeId? id) ? id.ToString() : "anonymous";
+        object? serverSerial = context.Features.Get<IConnectionItemsFeature>()?.Items[ServerSerialKey];
         return new PeerReport(
-            callerId,
+            context.TryGetSpiffeId(out SpiffeId? id) ? id.ToString() : "anonymous",
             context.Connection.ClientCertificate?.GetSerialNumberString() ?? "none",
-            ssl.LocalCertificate?.GetSerialNumberString() ?? "none",
+            serverSerial as string ?? "none",
             context.Request.Protocol).ToString();
     }
 }
@@ -82,7 +100,7 @@ internal sealed record PeerReport(string CallerId, string ClientSerial, string S
     public static PeerReport Parse(string text)
     {
         string[] parts = text.Split(' ');
-        Assert.Equal(4, parts.Length);
+        Assert.True(parts.Length == 4, text);
         return new PeerReport(parts[0], parts[1], parts[2], parts[3]);
     }
 }
