@@ -127,6 +127,7 @@ public sealed class KestrelMtlsRotationTests
         }
 
         Assert.Empty(failures);
+        Assert.Empty(server.HandshakeFailures.Failures);
         Assert.Equal(Rotations + 1, serverSerials.Distinct().Count());
         Assert.Equal(Rotations + 1, clientSerials.Distinct().Count());
         (int Client, int StartedInPhase, PeerReport Report)[] all = [.. results.SelectMany(r => r)];

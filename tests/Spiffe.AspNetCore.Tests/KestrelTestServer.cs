@@ -26,7 +26,11 @@ internal sealed class KestrelTestServer : IAsyncDisposable
     private readonly WebApplication _app;
     private int _requests;
 
-    private KestrelTestServer(WebApplication app) => _app = app;
+    private KestrelTestServer(WebApplication app, HandshakeFailureLog handshakeFailures)
+    {
+        _app = app;
+        HandshakeFailures = handshakeFailures;
+    }
 
     public Uri Address { get; private set; } = null!;
 
@@ -37,20 +41,26 @@ internal sealed class KestrelTestServer : IAsyncDisposable
     /// </summary>
     public Uri Peer => new UriBuilder(Address) { Host = "localhost", Path = "/peer" }.Uri;
 
+    /// <summary>The TLS handshakes Kestrel failed.</summary>
+    public HandshakeFailureLog HandshakeFailures { get; }
+
     /// <summary>Requests that reached the endpoint (so passed the TLS handshake).</summary>
     public int Requests => Volatile.Read(ref _requests);
 
     public static async Task<KestrelTestServer> StartAsync(Action<ListenOptions> configure)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        var handshakeFailures = new HandshakeFailureLog();
         builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(handshakeFailures);
+        builder.Logging.AddFilter<HandshakeFailureLog>("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Debug);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
         {
             configure(listen);
             listen.Use(RecordServerCertificate);
         }));
         WebApplication app = builder.Build();
-        var server = new KestrelTestServer(app);
+        var server = new KestrelTestServer(app, handshakeFailures);
         app.MapGet("/peer", server.DescribePeer);
         try
         {
