@@ -6,6 +6,7 @@ using Spiffe.Testing;
 using Spiffe.Tls;
 using Spiffe.WorkloadApi;
 using Spiffe.X509;
+using Xunit.Abstractions;
 
 namespace Spiffe.AspNetCore.Tests;
 
@@ -15,7 +16,7 @@ namespace Spiffe.AspNetCore.Tests;
 /// while the server's and the clients' SVIDs are re-issued ten times. The SslStream-level
 /// counterpart is Spiffe.Core.Tests/Tls/SpiffeTlsRotationTests.cs.
 /// </summary>
-public sealed class KestrelMtlsRotationTests
+public sealed class KestrelMtlsRotationTests(ITestOutputHelper output)
 {
     private const int Clients = 50;
     private const int Rotations = 10;
@@ -106,6 +107,7 @@ public sealed class KestrelMtlsRotationTests
             Assert.True(done == phaseDone[n].Task, string.Join(Environment.NewLine, failures.Take(5)));
         }
 
+        long startedAt = TimeProvider.System.GetTimestamp();
         Task[] clients = [.. Enumerable.Range(0, Clients).Select(i => Task.Run(() => RunClientAsync(i)))];
         try
         {
@@ -126,6 +128,8 @@ public sealed class KestrelMtlsRotationTests
             await Task.WhenAll(clients).WaitAsync(TimeSpan.FromSeconds(60));
         }
 
+        TimeSpan elapsed = TimeProvider.System.GetElapsedTime(startedAt);
+        output.WriteLine($"{sourceKind}: {results.Sum(r => r.Count)} requests, {observers.Sum(o => o.Connections.Count)} client connections, {Rotations} rotations in {elapsed.TotalSeconds:F1} s; {failures.Count} failed");
         Assert.Empty(failures);
         Assert.Empty(server.HandshakeFailures.Failures);
         Assert.Equal(Rotations + 1, serverSerials.Distinct().Count());

@@ -33,11 +33,12 @@ public sealed class KestrelMtlsTrustTests : IDisposable
         _partnerCa = _owned.Add(TestCertificateAuthority.Create(s_partner));
     }
 
+    public static TheoryData<string> HttpVersions => ["1.1", "2.0"];
+
     public void Dispose() => _owned.Dispose();
 
     [Theory]
-    [InlineData("1.1")]
-    [InlineData("2.0")]
+    [MemberData(nameof(HttpVersions))]
     public async Task ServerDropsClientCa_PooledConnectionLivesOn_NewHandshakesRefused(string version)
     {
         // Two CAs in example.org: the client's (second) CA leaves the server's bundle.
@@ -74,8 +75,7 @@ public sealed class KestrelMtlsTrustTests : IDisposable
     }
 
     [Theory]
-    [InlineData("1.1")]
-    [InlineData("2.0")]
+    [MemberData(nameof(HttpVersions))]
     public async Task ClientDropsServerCa_NextRequestMakesNewHandshake_Refused(string version)
     {
         using var secondCa = TestCertificateAuthority.Create(s_local);
@@ -100,8 +100,7 @@ public sealed class KestrelMtlsTrustTests : IDisposable
     }
 
     [Theory]
-    [InlineData("1.1")]
-    [InlineData("2.0")]
+    [MemberData(nameof(HttpVersions))]
     public async Task ServerAuthorizerRefusesClientId_RequestFailsInTheHandshake(string version)
     {
         var bundles = new MutableBundleSource(_owned.Add(_localCa.CreateX509Bundle()));
@@ -118,8 +117,7 @@ public sealed class KestrelMtlsTrustTests : IDisposable
     }
 
     [Theory]
-    [InlineData("1.1")]
-    [InlineData("2.0")]
+    [MemberData(nameof(HttpVersions))]
     public async Task ClientAuthorizerRefusesServerId_ExceptionNamesTheServerId(string version)
     {
         var bundles = new MutableBundleSource(_owned.Add(_localCa.CreateX509Bundle()));
@@ -134,8 +132,7 @@ public sealed class KestrelMtlsTrustTests : IDisposable
     }
 
     [Theory]
-    [InlineData("1.1")]
-    [InlineData("2.0")]
+    [MemberData(nameof(HttpVersions))]
     public async Task BothSvidsSignedByIntermediate_BundlesHoldOnlyTheRoot_BothSidesAccept(string version)
     {
         // Fresh sources and handlers: nothing learned from an earlier handshake can complete a
@@ -161,12 +158,10 @@ public sealed class KestrelMtlsTrustTests : IDisposable
     }
 
     [Theory]
-    [InlineData("1.1")]
-    [InlineData("2.0")]
+    [MemberData(nameof(HttpVersions))]
     public async Task FederatedPeersWithTheirBundles_AcceptedAsClientAndAsServer(string version)
     {
-        // Each side holds both bundles, each under its own trust domain.
-        var bundles = new MutableBundleSource(_owned.Add(_localCa.CreateX509Bundle()), _owned.Add(_partnerCa.CreateX509Bundle()));
+        var bundles = BothTrustDomains();
         await using KestrelTestServer localServer = await KestrelTestServer.StartAsync(listen => listen.UseSpiffeMtls(Svid(_localCa, s_serverId), bundles, SpiffeIdAuthorizer.MemberOf(s_partner)));
         await using KestrelTestServer partnerServer = await KestrelTestServer.StartAsync(listen => listen.UseSpiffeMtls(Svid(_partnerCa, s_partnerServerId), bundles, SpiffeIdAuthorizer.MemberOf(s_local)));
         using HttpClient partnerClient = Client(Svid(_partnerCa, s_partnerClientId), bundles, SpiffeIdAuthorizer.Exact(s_serverId), version);
@@ -177,11 +172,10 @@ public sealed class KestrelMtlsTrustTests : IDisposable
     }
 
     [Theory]
-    [InlineData("1.1")]
-    [InlineData("2.0")]
+    [MemberData(nameof(HttpVersions))]
     public async Task PartnerClientIdSignedByLocalCa_RefusedByServerTrustingBothBundles(string version)
     {
-        var bundles = new MutableBundleSource(_owned.Add(_localCa.CreateX509Bundle()), _owned.Add(_partnerCa.CreateX509Bundle()));
+        var bundles = BothTrustDomains();
         await using KestrelTestServer server = await KestrelTestServer.StartAsync(listen => listen.UseSpiffeMtls(Svid(_localCa, s_serverId), bundles, SpiffeIdAuthorizer.Any()));
         using HttpClient forged = Client(Svid(_localCa, s_partnerClientId), bundles, SpiffeIdAuthorizer.Exact(s_serverId), version);
         using HttpClient genuine = Client(Svid(_partnerCa, s_partnerClientId), bundles, SpiffeIdAuthorizer.Exact(s_serverId), version);
@@ -193,11 +187,10 @@ public sealed class KestrelMtlsTrustTests : IDisposable
     }
 
     [Theory]
-    [InlineData("1.1")]
-    [InlineData("2.0")]
+    [MemberData(nameof(HttpVersions))]
     public async Task LocalServerIdSignedByPartnerCa_RefusedByClientTrustingBothBundles(string version)
     {
-        var bundles = new MutableBundleSource(_owned.Add(_localCa.CreateX509Bundle()), _owned.Add(_partnerCa.CreateX509Bundle()));
+        var bundles = BothTrustDomains();
         await using KestrelTestServer forgedServer = await KestrelTestServer.StartAsync(listen => listen.UseSpiffeMtls(Svid(_partnerCa, s_serverId), bundles, SpiffeIdAuthorizer.Any()));
         using HttpClient http = Client(Svid(_localCa, s_clientId), bundles, SpiffeIdAuthorizer.Any(), version);
 
@@ -224,6 +217,9 @@ public sealed class KestrelMtlsTrustTests : IDisposable
 
     private X509Bundle Bundle(TrustDomain trustDomain, params TestCertificateAuthority[] authorities) =>
         _owned.Add(new X509Bundle(trustDomain, [.. authorities.Select(ca => X509CertificateLoader.LoadCertificate(ca.RootCertificate.RawData))]));
+
+    // The bundles of example.org and partner.org, each under its own trust domain.
+    private MutableBundleSource BothTrustDomains() => new(_owned.Add(_localCa.CreateX509Bundle()), _owned.Add(_partnerCa.CreateX509Bundle()));
 
     private MutableSvidSource Svid(TestCertificateAuthority ca, SpiffeId id) => new(_owned.Add(ca.CreateX509Svid(id)));
 }
