@@ -47,7 +47,9 @@ internal sealed class KestrelTestServer : IAsyncDisposable
     /// <summary>Requests that reached the endpoint (so passed the TLS handshake).</summary>
     public int Requests => Volatile.Read(ref _requests);
 
-    public static async Task<KestrelTestServer> StartAsync(Action<ListenOptions> configure)
+    /// <param name="configure">The TLS set-up of the endpoint, e.g. <c>listen.UseSpiffeMtls(...)</c>.</param>
+    /// <param name="mapEndpoints">More endpoints, besides <c>/peer</c>.</param>
+    public static async Task<KestrelTestServer> StartAsync(Action<ListenOptions> configure, Action<WebApplication>? mapEndpoints = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         var handshakeFailures = new HandshakeFailureLog();
@@ -62,6 +64,7 @@ internal sealed class KestrelTestServer : IAsyncDisposable
         WebApplication app = builder.Build();
         var server = new KestrelTestServer(app, handshakeFailures);
         app.MapGet("/peer", server.DescribePeer);
+        mapEndpoints?.Invoke(app);
         try
         {
             await app.StartAsync();
@@ -83,8 +86,8 @@ internal sealed class KestrelTestServer : IAsyncDisposable
     // so SslStream.LocalCertificate of an old connection can no longer be read.
     private static ConnectionDelegate RecordServerCertificate(ConnectionDelegate next) => connection =>
     {
-        SslStream ssl = connection.Features.Get<ISslStreamFeature>()?.SslStream ?? throw new InvalidOperationException("Not a TLS connection.");
-        connection.Items[ServerSerialKey] = ssl.LocalCertificate?.GetSerialNumberString() ?? "none";
+        SslStream? ssl = connection.Features.Get<ISslStreamFeature>()?.SslStream;
+        connection.Items[ServerSerialKey] = ssl?.LocalCertificate?.GetSerialNumberString() ?? "none";
         return next(connection);
     };
 
