@@ -107,11 +107,10 @@ public sealed class KestrelMtlsTrustTests : IDisposable
         await using KestrelTestServer server = await KestrelTestServer.StartAsync(listen => listen.UseSpiffeMtls(Svid(_localCa, s_serverId), bundles, SpiffeIdAuthorizer.Exact(SpiffeId.Parse("spiffe://example.org/admin"))));
         using HttpClient http = Client(Svid(_localCa, s_clientId), bundles, SpiffeIdAuthorizer.Exact(s_serverId), version);
 
-        HttpRequestException thrown = await Assert.ThrowsAsync<HttpRequestException>(() => GetAsync(http, server));
+        await Assert.ThrowsAsync<HttpRequestException>(() => GetAsync(http, server));
 
         // TLS 1.3: the client finished its handshake before the server checked its certificate, so
-        // the client sees the connection end; the server's handshake failed on the authorizer.
-        Assert.IsType<HttpIOException>(thrown.InnerException);
+        // the client only sees the connection end (how exactly varies); the server's handshake failed.
         await server.HandshakeFailures.WaitForFailureAsync();
         Assert.Equal(0, server.Requests);
     }
