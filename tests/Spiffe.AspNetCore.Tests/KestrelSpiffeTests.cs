@@ -23,7 +23,7 @@ public sealed partial class KestrelSpiffeTests : IAsyncLifetime
     private static readonly SpiffeId s_clientId = SpiffeId.Parse("spiffe://example.org/frontend");
 
     private readonly List<IDisposable> _owned = [];
-    private readonly List<WebApplication> _apps = [];
+    private readonly List<KestrelTestServer> _servers = [];
     private TestCertificateAuthority _ca = null!;
     private MutableBundleSource _bundles = null!;
 
@@ -36,9 +36,9 @@ public sealed partial class KestrelSpiffeTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (WebApplication app in _apps)
+        foreach (KestrelTestServer server in _servers)
         {
-            await app.DisposeAsync();
+            await server.DisposeAsync();
         }
 
         foreach (IDisposable owned in _owned)
@@ -183,26 +183,23 @@ public sealed partial class KestrelSpiffeTests : IAsyncLifetime
 
     private async Task<Uri> StartAsync(Action<ListenOptions> configure)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, configure));
-        WebApplication app = builder.Build();
-        _apps.Add(app);
-        app.MapGet("/whoami", (HttpContext context) => context.TryGetSpiffeId(out SpiffeId? id) ? id.ToString() : "anonymous");
-        app.MapGet("/serial", (HttpContext context) => context.Connection.ClientCertificate?.GetSerialNumberString() ?? "none");
-        app.MapGet("/slow-serial", async (HttpContext context) =>
+        KestrelTestServer server = await KestrelTestServer.StartAsync(configure, app =>
         {
-            _slowRequestStarted.TrySetResult();
-            await _slowRequestRelease.Task;
-            return context.Connection.ClientCertificate?.GetSerialNumberString() ?? "none";
+            app.MapGet("/whoami", (HttpContext context) => context.TryGetSpiffeId(out SpiffeId? id) ? id.ToString() : "anonymous");
+            app.MapGet("/serial", (HttpContext context) => context.Connection.ClientCertificate?.GetSerialNumberString() ?? "none");
+            app.MapGet("/slow-serial", async (HttpContext context) =>
+            {
+                _slowRequestStarted.TrySetResult();
+                await _slowRequestRelease.Task;
+                return context.Connection.ClientCertificate?.GetSerialNumberString() ?? "none";
+            });
+            app.MapGet("/frontend-only", () => "ok").RequireSpiffeId(s_clientId);
+            app.MapGet("/admin-only", () => "ok").RequireSpiffeId(SpiffeIdAuthorizer.Exact(SpiffeId.Parse("spiffe://example.org/admin")));
+            app.MapGet("/partner-only", () => "ok").RequireTrustDomain(TrustDomain.Parse("partner.org"));
+            app.MapGet("/local-only", () => "ok").RequireTrustDomain(TrustDomain.Parse("example.org"));
         });
-        app.MapGet("/frontend-only", () => "ok").RequireSpiffeId(s_clientId);
-        app.MapGet("/admin-only", () => "ok").RequireSpiffeId(SpiffeIdAuthorizer.Exact(SpiffeId.Parse("spiffe://example.org/admin")));
-        app.MapGet("/partner-only", () => "ok").RequireTrustDomain(TrustDomain.Parse("partner.org"));
-        app.MapGet("/local-only", () => "ok").RequireTrustDomain(TrustDomain.Parse("example.org"));
-        await app.StartAsync();
-        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new Uri(bound);
+        _servers.Add(server);
+        return server.Address;
     }
 
     private static HttpClient Client(SpiffeTlsClient client) =>

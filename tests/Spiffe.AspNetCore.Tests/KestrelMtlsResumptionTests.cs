@@ -1,0 +1,98 @@
+using System.Net;
+using Spiffe.Core.Tests.Tls;
+using Spiffe.Testing;
+using Spiffe.Tls;
+
+namespace Spiffe.AspNetCore.Tests;
+
+/// <summary>
+/// TLS session resumption between real Kestrel (UseSpiffeMtls) and HttpClient on SpiffeHttpHandler,
+/// judged from the ServerHello on the wire (<see cref="ObservedConnection"/>).
+/// </summary>
+public sealed class KestrelMtlsResumptionTests : IDisposable
+{
+    private static readonly SpiffeId s_serverId = SpiffeId.Parse("spiffe://example.org/backend");
+    private static readonly SpiffeId s_clientId = SpiffeId.Parse("spiffe://example.org/frontend");
+
+    private readonly TestCertificateAuthority _ca = TestCertificateAuthority.Create(TrustDomain.Parse("example.org"), new() { WithIntermediate = true });
+    private readonly DisposalScope _owned = new();
+
+    public void Dispose()
+    {
+        _owned.Dispose();
+        _ca.Dispose();
+    }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    public async Task SecondConnection_ResumedOnlyWhenBothSidesAllowIt(bool serverAllowsResume, bool clientAllowsResume)
+    {
+        var bundles = new MutableBundleSource(_owned.Add(_ca.CreateX509Bundle()));
+        await using KestrelTestServer server = await KestrelTestServer.StartAsync(listen => listen.UseSpiffeMtls(
+            new MutableSvidSource(_owned.Add(_ca.CreateX509Svid(s_serverId))), bundles, SpiffeIdAuthorizer.Exact(s_clientId), new SpiffeTlsOptions { AllowTlsResume = serverAllowsResume }));
+        var observer = new TlsConnectionObserver();
+        using var http = new HttpClient(new SpiffeHttpHandler(new MutableSvidSource(_owned.Add(_ca.CreateX509Svid(s_clientId))), bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions
+        {
+            Tls = new SpiffeTlsOptions { AllowTlsResume = clientAllowsResume },
+            ConfigureHandler = observer.Configure,
+        }));
+
+        PeerReport first = await GetOnNewConnectionAsync(http, server);
+        PeerReport second = await GetOnNewConnectionAsync(http, server);
+
+        ObservedConnection[] connections = [.. observer.Connections];
+        Assert.Equal(2, connections.Length);
+        Assert.All(connections, c => Assert.True(c.IsTls13, c.ToString()));
+        Assert.False(connections[0].Resumed, connections[0].ToString());
+        Assert.Equal(serverAllowsResume && clientAllowsResume, connections[1].Resumed);
+        if (!clientAllowsResume)
+        {
+            Assert.False(connections[1].ClientOfferedResumption, connections[1].ToString());
+        }
+
+        // Resumed or not, both connections authenticated the same two SVIDs.
+        Assert.Equal(first with { Protocol = second.Protocol }, second);
+        Assert.Equal(s_clientId.ToString(), second.CallerId);
+    }
+
+    [Fact]
+    public async Task ResumptionAllowed_BothSvidsRotated_NextConnectionFullHandshakeWithNewSerials()
+    {
+        var bundles = new MutableBundleSource(_owned.Add(_ca.CreateX509Bundle()));
+        var serverSvids = new MutableSvidSource(_owned.Add(_ca.CreateX509Svid(s_serverId)));
+        var clientSvids = new MutableSvidSource(_owned.Add(_ca.CreateX509Svid(s_clientId)));
+        var resume = new SpiffeTlsOptions { AllowTlsResume = true };
+        await using KestrelTestServer server = await KestrelTestServer.StartAsync(listen => listen.UseSpiffeMtls(serverSvids, bundles, SpiffeIdAuthorizer.Exact(s_clientId), resume));
+        var observer = new TlsConnectionObserver();
+        using var http = new HttpClient(new SpiffeHttpHandler(clientSvids, bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions { Tls = resume, ConfigureHandler = observer.Configure }));
+
+        await GetOnNewConnectionAsync(http, server);
+        PeerReport resumed = await GetOnNewConnectionAsync(http, server);
+        serverSvids.Svid = _owned.Add(_ca.CreateX509Svid(s_serverId));
+        clientSvids.Svid = _owned.Add(_ca.CreateX509Svid(s_clientId));
+        PeerReport rotated = await GetOnNewConnectionAsync(http, server);
+
+        ObservedConnection[] connections = [.. observer.Connections];
+        Assert.Equal(3, connections.Length);
+        Assert.True(connections[1].Resumed, "the control connection was expected to resume: " + connections[1]);
+        Assert.False(connections[2].Resumed, connections[2].ToString());
+        Assert.Equal(clientSvids.Svid.Certificate.GetSerialNumberString(), rotated.ClientSerial);
+        Assert.Equal(serverSvids.Svid.Certificate.GetSerialNumberString(), rotated.ServerSerial);
+        Assert.Equal(serverSvids.Svid.Certificate.GetSerialNumberString(), connections[2].ServerSerial);
+        Assert.NotEqual(resumed.ClientSerial, rotated.ClientSerial);
+        Assert.NotEqual(resumed.ServerSerial, rotated.ServerSerial);
+    }
+
+    // HTTP/1.1 with "Connection: close": the next request has to open (and handshake) a new connection.
+    private static async Task<PeerReport> GetOnNewConnectionAsync(HttpClient http, KestrelTestServer server)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, server.Peer) { Version = HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        request.Headers.ConnectionClose = true;
+        using HttpResponseMessage response = await http.SendAsync(request).WaitAsync(TimeSpan.FromSeconds(30));
+        response.EnsureSuccessStatusCode();
+        return PeerReport.Parse(await response.Content.ReadAsStringAsync());
+    }
+}
