@@ -50,7 +50,11 @@ public static class SpiffeHttpClientBuilderExtensions
         where TSource : IX509SvidSource, IX509BundleSetSource
     {
         ArgumentNullException.ThrowIfNull(sourceFactory);
-        return UseSpiffeMtls(builder, sp => sourceFactory(sp), sp => sourceFactory(sp), authorizer);
+        return Use(builder, authorizer, null, sp =>
+        {
+            TSource source = sourceFactory(sp) ?? throw NullSource(builder, "source");
+            return (source, source);
+        });
     }
 
     /// <summary>
@@ -66,19 +70,30 @@ public static class SpiffeHttpClientBuilderExtensions
     /// <exception cref="ArgumentNullException">An argument other than <paramref name="options"/> is null.</exception>
     public static IHttpClientBuilder UseSpiffeMtls(this IHttpClientBuilder builder, Func<IServiceProvider, IX509SvidSource> svidSourceFactory, Func<IServiceProvider, IX509BundleSetSource> bundleSourceFactory, SpiffeIdAuthorizer authorizer, SpiffeHttpHandlerOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(svidSourceFactory);
         ArgumentNullException.ThrowIfNull(bundleSourceFactory);
+        return Use(builder, authorizer, options, sp => (
+            svidSourceFactory(sp) ?? throw NullSource(builder, "SVID source"),
+            bundleSourceFactory(sp) ?? throw NullSource(builder, "bundle source")));
+    }
+
+    private static IHttpClientBuilder Use(IHttpClientBuilder builder, SpiffeIdAuthorizer authorizer, SpiffeHttpHandlerOptions? options, Func<IServiceProvider, (IX509SvidSource Svids, IX509BundleSetSource Bundles)> sources)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(authorizer);
 
-        builder.ConfigurePrimaryHttpMessageHandler(sp => new SpiffeHttpHandler(
-            svidSourceFactory(sp) ?? throw new InvalidOperationException($"The SVID source factory of HttpClient '{builder.Name}' returned null."),
-            bundleSourceFactory(sp) ?? throw new InvalidOperationException($"The bundle source factory of HttpClient '{builder.Name}' returned null."),
-            authorizer,
-            options));
+        // The factory owns (and disposes) the handler; the handler never owns the sources.
+        builder.ConfigurePrimaryHttpMessageHandler(sp =>
+        {
+            (IX509SvidSource svids, IX509BundleSetSource bundles) = sources(sp);
+            return new SpiffeHttpHandler(svids, bundles, authorizer, options);
+        });
 
         // SpiffeHttpHandler rotates its own connections (see the class remarks); the factory's
-        // rotation would only discard warm connections (dotnet/runtime#56975).
+        // rotation would only discard warm connections and TLS sessions (dotnet/runtime#56975).
         return builder.SetHandlerLifetime(Timeout.InfiniteTimeSpan);
     }
+
+    private static InvalidOperationException NullSource(IHttpClientBuilder builder, string what) =>
+        new($"The {what} factory given to UseSpiffeMtls for HttpClient '{builder.Name}' returned null.");
 }
