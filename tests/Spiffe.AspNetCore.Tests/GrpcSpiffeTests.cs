@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Spiffe.Testing;
 using Spiffe.Tls;
 using Spiffe.WorkloadApi;
@@ -167,6 +168,35 @@ public sealed partial class GrpcSpiffeTests : IAsyncLifetime
 
         // Calls after the rotation run on a new connection: both sides present their new SVIDs.
         Assert.All(afterRotation, view => Assert.Equal((s_frontendId.ToString(), newClientSerial, newServerSerial), (view.CallerId, view.CallerSerial, view.ServerSerial)));
+    }
+
+    [Fact]
+    public async Task GrpcChannel_StreamOutlivesDrainOfRetiredHandler_KeepsStreaming()
+    {
+        var time = new FakeTimeProvider();
+        using var handler = new SpiffeHttpHandler(_frontend, _frontend, SpiffeIdAuthorizer.Exact(s_backendId), new SpiffeHttpHandlerOptions { DrainPeriod = TimeSpan.FromSeconds(5), TimeProvider = time });
+        using var channel = GrpcChannel.ForAddress(_address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        var client = new ProbeClient(channel);
+        await client.WhoAmIAsync(); // first contact: the handler learns the server's intermediate
+        string oldClientSerial = Serial(_frontend);
+
+        using AsyncServerStreamingCall<string> stream = client.Watch(messages: 2);
+        Assert.Equal(oldClientSerial, (await NextAsync(stream)).CallerSerial);
+        Task updated = _frontend.WaitForUpdateAsync().WaitAsync(s_timeout);
+        IssueSvids();
+        await updated;
+        Assert.Equal(Serial(_frontend), (await client.WhoAmIAsync()).CallerSerial); // retires the stream's handler
+
+        // The drain period passes while only the stream's response body is running on the retired handler.
+        int disposedBefore = handler.HandlersDisposed;
+        time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(0, handler.RetiredCount); // every retired handler, the stream's included, is disposed
+
+        // HTTP/2: disposing the handler closes its connection only after the open stream ends.
+        Assert.Equal(oldClientSerial, (await NextAsync(stream)).CallerSerial);
+        Assert.False(await stream.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.OK, stream.GetStatus().StatusCode);
+        Assert.True(handler.HandlersDisposed > disposedBefore, $"disposed {handler.HandlersDisposed}");
     }
 
     private async Task<CallerView> NextAsync(AsyncServerStreamingCall<string> stream)
