@@ -94,20 +94,14 @@ public sealed partial class GrpcSpiffeTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task GrpcChannel_ClientIdNotAuthorized_FailsUnavailableWithHandshakeCause()
+    public async Task GrpcChannel_ClientIdNotAuthorized_FailsWithHandshakeCause()
     {
         using var channel = GrpcChannel.ForAddress(_address, new GrpcChannelOptions { HttpHandler = new SpiffeHttpHandler(_intruder, _intruder, SpiffeIdAuthorizer.Exact(s_backendId)) });
         var client = new ProbeClient(channel);
 
         RpcException thrown = await Assert.ThrowsAsync<RpcException>(() => client.WhoAmIAsync());
 
-        Assert.Equal(StatusCode.Unavailable, thrown.StatusCode);
-        HttpRequestException transport = Assert.IsType<HttpRequestException>(thrown.Status.DebugException);
-        // The server rejects the intruder's certificate in the TLS handshake. With TLS 1.3 the
-        // client has finished its side by then, so it sees the server close the connection before
-        // the HTTP/2 handshake completes (HttpIOException, ResponseEnded, seen here) or, with TLS
-        // 1.2 or other timing, the TLS alert itself (AuthenticationException).
-        Assert.Contains(Causes(transport), e => e is AuthenticationException or IOException);
+        AssertRefusedByServer(thrown);
         Assert.Equal(0, _service.Calls);
     }
 
@@ -206,6 +200,26 @@ public sealed partial class GrpcSpiffeTests : IAsyncLifetime
         _service.ReleaseOne();
         Assert.True(await stream.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(s_timeout));
         return CallerView.Parse(stream.ResponseStream.Current);
+    }
+
+    // The server rejected the caller's certificate in the TLS handshake. The server validates the
+    // client certificate after its TLS handshake has completed (the SslStream validation callback
+    // runs once OpenSSL is done), so the client only sees the connection close before the HTTP/2
+    // handshake completes. How that surfaces is a race inside SocketsHttpHandler: measured over 150
+    // attempts, 90% HttpIOException (ResponseEnded) and 6% IOException over a disposed SslStream,
+    // both reported as Unavailable by Grpc.Net.Client, and 4% a bare HttpRequestException, which it
+    // reports as Internal. The HTTP/2 handshake failure is named in every case.
+    internal static void AssertRefusedByServer(RpcException thrown)
+    {
+        HttpRequestException transport = Assert.IsType<HttpRequestException>(thrown.Status.DebugException);
+        Exception[] causes = [.. Causes(transport)];
+        string chain = string.Join(" <- ", causes.Select(e => $"{e.GetType().Name}: {e.Message}"));
+        Assert.True(thrown.StatusCode is StatusCode.Unavailable or StatusCode.Internal, $"{thrown.StatusCode}: {chain}");
+        Assert.True(causes.Any(e => e.Message.Contains("did not complete the HTTP/2 handshake", StringComparison.Ordinal)), chain);
+        if (thrown.StatusCode == StatusCode.Unavailable)
+        {
+            Assert.True(causes.Any(e => e is IOException), chain);
+        }
     }
 
     private static IEnumerable<Exception> Causes(Exception exception)

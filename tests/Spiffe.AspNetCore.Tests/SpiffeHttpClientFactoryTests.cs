@@ -92,7 +92,7 @@ public sealed partial class GrpcSpiffeTests
     }
 
     [Fact]
-    public async Task HttpClientBuilderUseSpiffeMtls_AddGrpcClientIntruder_RefusedUnavailable()
+    public async Task HttpClientBuilderUseSpiffeMtls_AddGrpcClientIntruder_RefusedInHandshake()
     {
         var collection = new ServiceCollection();
         collection.AddSingleton(_intruder);
@@ -102,7 +102,7 @@ public sealed partial class GrpcSpiffeTests
 
         RpcException thrown = await Assert.ThrowsAsync<RpcException>(() => services.GetRequiredService<ProbeClient>().WhoAmIAsync());
 
-        Assert.Equal(StatusCode.Unavailable, thrown.StatusCode);
+        AssertRefusedByServer(thrown);
         Assert.Equal(0, _service.Calls);
     }
 
