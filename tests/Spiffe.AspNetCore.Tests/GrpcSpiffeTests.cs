@@ -35,6 +35,8 @@ public sealed partial class GrpcSpiffeTests : IAsyncLifetime
     private static readonly SpiffeId s_intruderId = SpiffeId.Parse("spiffe://example.org/intruder");
 
     private readonly ProbeService _service = new();
+    private readonly TaskCompletionSource _slowStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _slowRelease = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TestCertificateAuthority _ca = null!;
     private WorkloadApiServer _agent = null!;
     private X509Source _backend = null!;
@@ -63,6 +65,12 @@ public sealed partial class GrpcSpiffeTests : IAsyncLifetime
         _app.MapGrpcService<ProbeService>();
         _app.MapGet("/whoami", (HttpContext context) => context.GetSpiffeId().ToString());
         _app.MapGet("/connection", (HttpContext context) => context.Connection.Id);
+        _app.MapGet("/slow", async (HttpContext context) =>
+        {
+            _slowStarted.TrySetResult();
+            await _slowRelease.Task;
+            return context.GetSpiffeId().ToString();
+        });
         await _app.StartAsync();
         _address = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
     }

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Spiffe.Tls;
 using Spiffe.WorkloadApi;
@@ -42,6 +43,35 @@ public sealed partial class GrpcSpiffeTests
         // The factory's own rotation is off: SpiffeHttpHandler rotates itself, so the pool (and its TLS connection) is reused.
         Assert.Equal([warm], connections);
         Assert.Equal(Timeout.InfiniteTimeSpan, services.GetRequiredService<IOptionsMonitor<HttpClientFactoryOptions>>().Get("backend").HandlerLifetime);
+    }
+
+    [Fact]
+    public async Task HttpClientBuilderUseSpiffeMtls_FactoryRotatesPrimaryHandler_InFlightRequestFinishesAndNewHandlerServes()
+    {
+        var expired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var collection = new ServiceCollection();
+        collection.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new EventSignal("HandlerExpired", expired)));
+        collection.AddSingleton(_frontend);
+        collection.AddHttpClient("backend", http => http.BaseAddress = _address)
+            .UseSpiffeMtls(sp => sp.GetRequiredService<X509Source>(), SpiffeIdAuthorizer.Exact(s_backendId))
+            .SetHandlerLifetime(TimeSpan.FromSeconds(1)); // the user turns the factory's rotation back on (1 s is its minimum)
+        await using ServiceProvider services = collection.BuildServiceProvider();
+        var factory = services.GetRequiredService<IHttpClientFactory>();
+        HttpClient before = factory.CreateClient("backend");
+        string beforeConnection = await before.GetStringAsync(new Uri("/connection", UriKind.Relative));
+        Task<string> slow = before.GetStringAsync(new Uri("/slow", UriKind.Relative));
+        await _slowStarted.Task.WaitAsync(s_timeout);
+
+        // The factory's own timer retires the primary handler while the request is running on it.
+        await expired.Task.WaitAsync(s_timeout);
+        HttpClient after = factory.CreateClient("backend");
+        string afterConnection = await after.GetStringAsync(new Uri("/connection", UriKind.Relative));
+        _slowRelease.SetResult();
+
+        Assert.NotEqual(beforeConnection, afterConnection); // a new SpiffeHttpHandler, so a new connection pool
+        Assert.Equal(s_frontendId.ToString(), await slow.WaitAsync(s_timeout));
+        Assert.Equal(s_frontendId.ToString(), await before.GetStringAsync(new Uri("/whoami", UriKind.Relative)));
+        Assert.Equal(s_frontendId, _frontend.GetX509Svid().Id);
     }
 
     [Fact]
@@ -126,5 +156,28 @@ public sealed partial class GrpcSpiffeTests
         collection.AddHttpClient("backend", http => http.BaseAddress = _address)
             .UseSpiffeMtls(sp => sp.GetRequiredService<X509Source>(), serverAuthorizer);
         return collection.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    /// <summary>Completes a signal when a log event with the given name is written (the factory raises no other event on expiry).</summary>
+    private sealed class EventSignal(string eventName, TaskCompletionSource signal) : ILoggerProvider, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Name == eventName)
+            {
+                signal.TrySetResult();
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }
