@@ -35,9 +35,9 @@ namespace Spiffe.Tls;
 /// <code>
 /// using var channel = GrpcChannel.ForAddress("https://backend:8443", new GrpcChannelOptions { HttpHandler = new SpiffeHttpHandler(source, source, SpiffeIdAuthorizer.Exact(backendId)) });
 /// </code>
-/// With IHttpClientFactory, make the handler the primary handler and turn the factory's own
-/// handler rotation off (this handler rotates itself):
-/// <c>services.AddHttpClient("backend").ConfigurePrimaryHttpMessageHandler(sp =&gt; new SpiffeHttpHandler(...)).SetHandlerLifetime(Timeout.InfiniteTimeSpan)</c>.
+/// With IHttpClientFactory, <c>UseSpiffeMtls</c> (Spiffe.WorkloadApi) makes the handler the
+/// primary handler and turns the factory's own handler rotation off (this handler rotates itself):
+/// <c>services.AddHttpClient("backend").UseSpiffeMtls(sp =&gt; sp.GetRequiredService&lt;X509Source&gt;(), SpiffeIdAuthorizer.Exact(backendId))</c>.
 /// </para>
 /// <para>
 /// Failures surface as <see cref="HttpRequestException"/>: no SVID yet (the inner exception is the
