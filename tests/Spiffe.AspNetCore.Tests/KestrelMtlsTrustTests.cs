@@ -199,6 +199,28 @@ public sealed class KestrelMtlsTrustTests : IDisposable
         Assert.Equal(0, forgedServer.Requests);
     }
 
+    [Theory]
+    [InlineData(true, 1)]  // the server chains through the client's own intermediate: known from the start
+    [InlineData(false, 2)] // another CA's intermediate: learned at the first handshake, one new inner handler
+    public async Task SecondRequest_PeerIntermediateAlreadyKnown_ReusesHandlerAndConnection(bool sameIntermediate, int expectedHandlers)
+    {
+        using var otherCa = TestCertificateAuthority.Create(s_local, new() { WithIntermediate = true });
+        TestCertificateAuthority serverCa = sameIntermediate ? _localCa : otherCa;
+        var bundles = new MutableBundleSource(Bundle(s_local, _localCa, otherCa));
+        await using KestrelTestServer server = await KestrelTestServer.StartAsync(listen => listen.UseSpiffeMtls(Svid(serverCa, s_serverId), bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        var observer = new TlsConnectionObserver();
+        using var handler = new SpiffeHttpHandler(Svid(_localCa, s_clientId), bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions { ConfigureHandler = observer.Configure });
+        using HttpClient http = new(handler, disposeHandler: false) { DefaultRequestVersion = Version.Parse("2.0"), DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(s_clientId.ToString(), (await GetAsync(http, server)).CallerId);
+        }
+
+        Assert.Equal(expectedHandlers, handler.HandlersCreated);
+        Assert.Equal(expectedHandlers, observer.Connections.Count);
+    }
+
     private static async Task<PeerReport> GetAsync(HttpClient http, KestrelTestServer server)
     {
         using HttpResponseMessage response = await http.GetAsync(server.Peer);

@@ -21,16 +21,27 @@ internal sealed class PeerSvidVerifier
 
     private readonly IX509BundleSetSource _bundleSource;
     private readonly SpiffeIdAuthorizer _authorizer;
+    private readonly IX509SvidSource? _ownSvids;
+    private X509Svid? _lastOwnSvid;
     private readonly Lock _intermediatesLock = new();
     private volatile PolicySnapshot? _policy;
 
     // Intermediates of peers that passed a full validation, oldest first; replaced whole on change.
     private volatile X509Certificate2[] _knownIntermediates = [];
 
-    internal PeerSvidVerifier(IX509BundleSetSource bundleSource, SpiffeIdAuthorizer authorizer)
+    /// <param name="bundleSource">The bundles peers are authenticated with.</param>
+    /// <param name="authorizer">Which peer IDs are allowed.</param>
+    /// <param name="ownSvids">
+    /// This side's own SVIDs, whose intermediates are known from the start as path-building hints:
+    /// peers of the same trust domain usually chain through the same intermediate, so the first
+    /// handshake with them does not change the policy (which would make <see cref="SpiffeHttpHandler"/>
+    /// open a new connection).
+    /// </param>
+    internal PeerSvidVerifier(IX509BundleSetSource bundleSource, SpiffeIdAuthorizer authorizer, IX509SvidSource? ownSvids = null)
     {
         _bundleSource = bundleSource;
         _authorizer = authorizer;
+        _ownSvids = ownSvids;
         Callback = Verify;
     }
 
@@ -42,6 +53,7 @@ internal sealed class PeerSvidVerifier
     /// </summary>
     internal X509ChainPolicy GetChainPolicy()
     {
+        LearnOwnIntermediates();
         X509BundleSet bundles = _bundleSource.GetX509BundleSet();
         X509Certificate2[] intermediates = _knownIntermediates;
         PolicySnapshot? snapshot = _policy;
@@ -92,29 +104,66 @@ internal sealed class PeerSvidVerifier
         return _authorizer.IsAuthorized(id);
     }
 
-    // Keeps copies (SslStream disposes the chain's certificates) of intermediates not seen before.
     private void Remember(X509ChainElementCollection elements)
     {
         for (int i = 1; i < elements.Count - 1; i++)
         {
-            ReadOnlySpan<byte> der = elements[i].Certificate.RawDataMemory.Span;
-            if (IsKnown(_knownIntermediates, der))
+            Learn(elements[i].Certificate.RawDataMemory.Span);
+        }
+    }
+
+    // Checked once per SVID instance: a new intermediate here comes with a new SVID, when the policy
+    // users (SpiffeHttpHandler) start over anyway.
+    private void LearnOwnIntermediates()
+    {
+        if (_ownSvids is null)
+        {
+            return;
+        }
+
+        X509Svid own;
+        try
+        {
+            own = _ownSvids.GetX509Svid();
+        }
+        catch (SpiffeException)
+        {
+            return; // no SVID yet: the handshake itself reports that
+        }
+
+        if (ReferenceEquals(Volatile.Read(ref _lastOwnSvid), own))
+        {
+            return;
+        }
+
+        foreach (X509Certificate2 intermediate in own.Intermediates)
+        {
+            Learn(intermediate.RawDataMemory.Span);
+        }
+
+        Volatile.Write(ref _lastOwnSvid, own);
+    }
+
+    // Keeps a copy (SslStream disposes the chain's certificates; sources dispose superseded SVIDs)
+    // of an intermediate not seen before.
+    private void Learn(ReadOnlySpan<byte> der)
+    {
+        if (IsKnown(_knownIntermediates, der))
+        {
+            return;
+        }
+
+        lock (_intermediatesLock)
+        {
+            X509Certificate2[] known = _knownIntermediates;
+            if (IsKnown(known, der))
             {
-                continue;
+                return;
             }
 
-            lock (_intermediatesLock)
-            {
-                X509Certificate2[] known = _knownIntermediates;
-                if (IsKnown(known, der))
-                {
-                    continue;
-                }
-
-                X509Certificate2 copy = X509CertificateLoader.LoadCertificate(der);
-                // Oldest out first; a dropped copy may still be in a policy in use, so the GC releases it.
-                _knownIntermediates = known.Length < MaxKnownIntermediates ? [.. known, copy] : [.. known.AsSpan(1), copy];
-            }
+            X509Certificate2 copy = X509CertificateLoader.LoadCertificate(der);
+            // Oldest out first; a dropped copy may still be in a policy in use, so the GC releases it.
+            _knownIntermediates = known.Length < MaxKnownIntermediates ? [.. known, copy] : [.. known.AsSpan(1), copy];
         }
     }
 

@@ -20,7 +20,10 @@ namespace Spiffe.Tls;
 /// this handler holds a current inner <see cref="SocketsHttpHandler"/> built for one SVID and
 /// bundle set. When the source hands out a different <see cref="X509Svid"/> instance (or the
 /// bundles change), the next request builds a new inner handler, so new connections present the
-/// new SVID, while requests already running finish on the old one. A retired inner handler is
+/// new SVID, while requests already running finish on the old one. The first handshake with a
+/// server whose intermediate CA this side has not seen (its own SVID's intermediates are known from
+/// the start) also starts a new inner handler once: the intermediate joins the chain policy as a
+/// path hint, so resumed TLS sessions, which carry only the leaf, still validate. A retired inner handler is
 /// disposed after <see cref="SpiffeHttpHandlerOptions.DrainPeriod"/> once no request is running
 /// on it; at most <see cref="MaxRetiredHandlers"/> are kept (the oldest is disposed beyond that).
 /// Pooled connections live at most <see cref="SpiffeHttpHandlerOptions.PooledConnectionLifetime"/>

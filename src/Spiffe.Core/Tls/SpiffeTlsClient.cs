@@ -44,7 +44,7 @@ public sealed class SpiffeTlsClient
         ArgumentNullException.ThrowIfNull(svidSource);
         ArgumentNullException.ThrowIfNull(bundleSource);
         ArgumentNullException.ThrowIfNull(authorizer);
-        return new SpiffeTlsClient(new CertificateContextCache(svidSource), new PeerSvidVerifier(bundleSource, authorizer), null, SpiffeTlsOptions.Validate(options, nameof(options)));
+        return new SpiffeTlsClient(new CertificateContextCache(svidSource), new PeerSvidVerifier(bundleSource, authorizer, svidSource), null, SpiffeTlsOptions.Validate(options, nameof(options)));
     }
 
     /// <summary>Server-authenticated TLS: the client presents no certificate and requires a server SVID allowed by <paramref name="authorizer"/>.</summary>

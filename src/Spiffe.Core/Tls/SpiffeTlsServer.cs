@@ -54,7 +54,7 @@ public sealed class SpiffeTlsServer
         ArgumentNullException.ThrowIfNull(svidSource);
         ArgumentNullException.ThrowIfNull(bundleSource);
         ArgumentNullException.ThrowIfNull(authorizer);
-        return new SpiffeTlsServer(new CertificateContextCache(svidSource), null, new PeerSvidVerifier(bundleSource, authorizer), SpiffeTlsOptions.Validate(options, nameof(options)));
+        return new SpiffeTlsServer(new CertificateContextCache(svidSource), null, new PeerSvidVerifier(bundleSource, authorizer, svidSource), SpiffeTlsOptions.Validate(options, nameof(options)));
     }
 
     /// <summary>

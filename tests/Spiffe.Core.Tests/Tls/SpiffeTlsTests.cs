@@ -251,11 +251,13 @@ public sealed class SpiffeTlsTests : IDisposable
     [Fact]
     public async Task MutualTls_SharedChainPolicy_NotModifiedByHandshakes_RebuiltOnceForALearnedIntermediate()
     {
-        // One policy object serves every handshake of a bundle set, so SslStream must not add to it;
-        // the verifier rebuilds it once, when it learns the client's intermediate.
-        MutableBundleSource bundles = new(Own(_localCa.CreateX509Bundle()));
+        // One policy object serves every handshake of a bundle set, so SslStream must not add to it.
+        // The server's own intermediate is a path hint from the start; the verifier rebuilds the
+        // policy once, when it learns the intermediate of a client from another CA.
+        using var clientCa = TestCertificateAuthority.Create(s_local, new() { WithIntermediate = true });
+        MutableBundleSource bundles = new(Own(new X509Bundle(s_local, [X509CertificateLoader.LoadCertificate(_localCa.RootCertificate.RawData), X509CertificateLoader.LoadCertificate(clientCa.RootCertificate.RawData)])));
         var server = SpiffeTlsServer.MutualTls(Svid(_localCa, s_serverId), bundles, SpiffeIdAuthorizer.Any());
-        var client = SpiffeTlsClient.MutualTls(Svid(_localCa, s_clientId), bundles, SpiffeIdAuthorizer.Any());
+        var client = SpiffeTlsClient.MutualTls(Svid(clientCa, s_clientId), bundles, SpiffeIdAuthorizer.Any());
         X509ChainPolicy before = server.GetOptions().CertificateChainPolicy!;
 
         TlsOutcome first = await TlsLoopback.ConnectAsync(server, client);
@@ -264,11 +266,27 @@ public sealed class SpiffeTlsTests : IDisposable
 
         Assert.True(first.Succeeded, Describe(first));
         Assert.True(second.Succeeded, Describe(second));
-        Assert.Empty(before.ExtraStore);
+        Assert.Equal(_localCa.IntermediateCertificate!.RawData, Assert.Single(before.ExtraStore).RawData);
         Assert.NotSame(before, learned);
         Assert.Same(learned, server.GetOptions().CertificateChainPolicy);
-        Assert.Equal(_localCa.IntermediateCertificate!.RawData, Assert.Single(learned.ExtraStore).RawData);
-        Assert.Single(learned.CustomTrustStore);
+        Assert.Equal([_localCa.IntermediateCertificate.RawData, clientCa.IntermediateCertificate!.RawData], learned.ExtraStore.Select(c => c.RawData));
+        Assert.Equal(2, learned.CustomTrustStore.Count);
+    }
+
+    [Fact]
+    public async Task MutualTls_PeerSharesOwnIntermediate_PolicyNeverRebuilt()
+    {
+        MutableBundleSource bundles = new(Own(_localCa.CreateX509Bundle()));
+        var server = SpiffeTlsServer.MutualTls(Svid(_localCa, s_serverId), bundles, SpiffeIdAuthorizer.Any());
+        var client = SpiffeTlsClient.MutualTls(Svid(_localCa, s_clientId), bundles, SpiffeIdAuthorizer.Any());
+        X509ChainPolicy serverBefore = server.GetOptions().CertificateChainPolicy!;
+        X509ChainPolicy clientBefore = client.GetOptions("localhost").CertificateChainPolicy!;
+
+        TlsOutcome outcome = await TlsLoopback.ConnectAsync(server, client);
+
+        Assert.True(outcome.Succeeded, Describe(outcome));
+        Assert.Same(serverBefore, server.GetOptions().CertificateChainPolicy);
+        Assert.Same(clientBefore, client.GetOptions("localhost").CertificateChainPolicy);
     }
 
     [Fact]
