@@ -14,26 +14,18 @@ using Spiffe.AspNetCore;
 using Spiffe.Samples;
 using Spiffe.WorkloadApi;
 
-const string Usage = "Spiffe.Samples.GrpcService [--id spiffe://example.org/backend] [--client-id spiffe://example.org/frontend] [--host 0.0.0.0] [--port 8443]";
-
-SpiffeId ownId, clientId;
-IPAddress host;
-int port;
+SampleServiceSettings settings;
 try
 {
-    SampleArguments arguments = SampleArguments.Parse(args);
-    ownId = arguments.GetSpiffeId("--id", "SAMPLE_SPIFFE_ID", "spiffe://example.org/backend");
-    clientId = arguments.GetSpiffeId("--client-id", "SAMPLE_CLIENT_ID", "spiffe://example.org/frontend");
-    string hostText = arguments.Get("--host", "SAMPLE_HOST", "0.0.0.0");
-    host = IPAddress.TryParse(hostText, out IPAddress? parsed) ? parsed : throw new ArgumentException($"--host (SAMPLE_HOST): '{hostText}' is not an IP address.");
-    port = arguments.GetInt32("--port", "SAMPLE_PORT", 8443, 0, 65535); // 0: any free port, printed below
-    arguments.ThrowIfUnknownOptions(Usage);
+    settings = SampleServiceSettings.Parse(args, "Spiffe.Samples.GrpcService");
 }
 catch (ArgumentException e)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
 }
+
+(SpiffeId ownId, SpiffeId clientId, IPAddress host, int port) = settings;
 
 try
 {
