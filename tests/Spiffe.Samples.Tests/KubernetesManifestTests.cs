@@ -16,10 +16,15 @@ public sealed partial class KubernetesManifestTests
 
     private static readonly List<(string File, YamlMappingNode Object)> Objects = LoadObjects();
 
+    /// <summary>The sample pairs deployed to the cluster: 40-kestrel-samples.yaml and 50-grpc-samples.yaml.</summary>
+    private static readonly (string Service, string Client)[] SamplePairs = [("kestrel-service", "kestrel-client"), ("grpc-service", "grpc-client")];
+
+    private static readonly string[] SampleWorkloads = SamplePairs.SelectMany(p => new[] { p.Service, p.Client }).ToArray();
+
     [Fact]
     public void Manifests_EveryDocument_IsAKubernetesObjectWithKindAndName()
     {
-        Assert.Equal(24, Objects.Count);
+        Assert.Equal(29, Objects.Count);
         Assert.All(Objects, o =>
         {
             Assert.False(string.IsNullOrEmpty(Scalar(o.Object, "apiVersion")), o.File);
@@ -32,7 +37,7 @@ public sealed partial class KubernetesManifestTests
     public void Manifests_Workloads_SelectorsMatchTemplateLabelsAndMountsHaveVolumes()
     {
         YamlMappingNode[] workloads = Objects.Select(o => o.Object).Where(o => Scalar(o, "kind") is "Deployment" or "DaemonSet" or "StatefulSet").ToArray();
-        Assert.Equal(5, workloads.Length);
+        Assert.Equal(7, workloads.Length);
         foreach (YamlMappingNode workload in workloads)
         {
             string name = Scalar(workload, "metadata", "name")!;
@@ -65,7 +70,7 @@ public sealed partial class KubernetesManifestTests
         Assert.Contains(Sequence(csiDaemonSet, "spec", "template", "spec", "volumes"), v => Scalar(v, "hostPath", "path") == $"/var/lib/kubelet/plugins/{csiDriver}");
         Assert.Contains(Sequence(Workload("spire-agent"), "spec", "template", "spec", "volumes"), v => Scalar(v, "hostPath", "path") == socketDirectory);
 
-        foreach (string sample in new[] { "kestrel-service", "kestrel-client" })
+        foreach (string sample in SampleWorkloads)
         {
             YamlMappingNode deployment = Workload(sample);
             YamlMappingNode volume = Sequence(deployment, "spec", "template", "spec", "volumes").Single(v => Node(v, "csi") is not null);
@@ -99,9 +104,11 @@ public sealed partial class KubernetesManifestTests
     {
         string script = File.ReadAllText(Path.Combine(Directory, "register-entries.sh"));
         var entries = EntryPattern().Matches(script).Select(m => (Id: m.Groups["id"].Value, Ns: m.Groups["ns"].Value, Sa: m.Groups["sa"].Value)).ToArray();
-        Assert.Equal(2, entries.Length);
+        Assert.Equal(SampleWorkloads.Length, entries.Length);
+        Assert.Equal(entries.Length, entries.Select(e => e.Id).Distinct(StringComparer.Ordinal).Count()); // no ID shared across pairs
+        Assert.Equal(entries.Length, entries.Select(e => (e.Ns, e.Sa)).Distinct().Count());
 
-        foreach (string sample in new[] { "kestrel-service", "kestrel-client" })
+        foreach (string sample in SampleWorkloads)
         {
             YamlMappingNode deployment = Workload(sample);
             string serviceAccount = Scalar(deployment, "spec", "template", "spec", "serviceAccountName")!;
@@ -111,14 +118,73 @@ public sealed partial class KubernetesManifestTests
             Assert.Contains(Objects, o => Scalar(o.Object, "kind") == "ServiceAccount" && Scalar(o.Object, "metadata", "name") == serviceAccount && Scalar(o.Object, "metadata", "namespace") == ns);
         }
 
-        // The service admits exactly the client's ID, and the client expects exactly the service's.
-        YamlMappingNode service = Containers(Workload("kestrel-service")).Single();
-        YamlMappingNode client = Containers(Workload("kestrel-client")).Single();
-        Assert.Equal(Env(client, "SAMPLE_SPIFFE_ID"), Env(service, "SAMPLE_CLIENT_ID"));
-        Assert.Equal(Env(service, "SAMPLE_SPIFFE_ID"), Env(client, "SAMPLE_SERVER_ID"));
+        // In each pair the service admits exactly the client's ID, and the client expects exactly the service's.
+        foreach ((string serviceName, string clientName) in SamplePairs)
+        {
+            YamlMappingNode service = Containers(Workload(serviceName)).Single();
+            YamlMappingNode client = Containers(Workload(clientName)).Single();
+            Assert.Equal(Env(client, "SAMPLE_SPIFFE_ID"), Env(service, "SAMPLE_CLIENT_ID"));
+            Assert.Equal(Env(service, "SAMPLE_SPIFFE_ID"), Env(client, "SAMPLE_SERVER_ID"));
+        }
+
         Assert.Contains("-parentID spiffe://example.org/ns/spire/sa/spire-agent", script, StringComparison.Ordinal);
         Assert.Contains("-selector k8s_psat:cluster:" + HclString(ConfigFile("spire-agent", "agent.conf"), "cluster"), script, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Manifests_Services_SelectOneWorkloadAndReachItsPort()
+    {
+        YamlMappingNode[] services = Objects.Select(o => o.Object).Where(o => Scalar(o, "kind") == "Service").ToArray();
+        Assert.Equal(3, services.Length);
+        foreach (YamlMappingNode service in services)
+        {
+            var selector = (YamlMappingNode)Node(service, "spec", "selector")!;
+            YamlMappingNode workload = Objects.Select(o => o.Object).Single(o =>
+                Scalar(o, "kind") is "Deployment" or "DaemonSet" or "StatefulSet"
+                && Scalar(o, "metadata", "namespace") == Scalar(service, "metadata", "namespace")
+                && Node(o, "spec", "template", "metadata", "labels") is YamlMappingNode labels
+                && selector.Children.All(l => labels.Children.TryGetValue(l.Key, out YamlNode? value) && value.ToString() == l.Value.ToString()));
+            HashSet<string> containerPorts = Containers(workload).SelectMany(c => Sequence(c, "ports")).Select(p => Scalar(p, "containerPort")!).ToHashSet();
+            Assert.All(Sequence(service, "spec", "ports"), p => Assert.Contains(Scalar(p, "targetPort")!, containerPorts)); // numeric targetPorts: one of the pods' containerPorts
+        }
+
+        // Each sample service listens on its Service's port, and its client calls that Service by its cluster DNS name.
+        foreach ((string serviceName, string clientName) in SamplePairs)
+        {
+            YamlMappingNode service = services.Single(s => Scalar(s, "metadata", "name") == serviceName);
+            YamlMappingNode port = Sequence(service, "spec", "ports").Single();
+            Assert.Equal(Scalar(port, "targetPort"), Env(Containers(Workload(serviceName)).Single(), "SAMPLE_PORT"));
+            Assert.Equal(
+                $"https://{serviceName}.{Scalar(service, "metadata", "namespace")}.svc.cluster.local:{Scalar(port, "port")}",
+                Env(Containers(Workload(clientName)).Single(), "SAMPLE_SERVER_ADDRESS"));
+        }
+    }
+
+    [Fact]
+    public void Readme_BuildsEverySampleImageFromAnExistingProject_AndKustomizationListsEveryManifest()
+    {
+        string readme = File.ReadAllText(Path.Combine(Directory, "README.md"));
+        string kindLoad = readme[readme.IndexOf("kind load docker-image ", StringComparison.Ordinal)..] is var rest ? rest[..rest.IndexOf("```", StringComparison.Ordinal)] : "";
+        var builds = BuildPattern().Matches(readme).ToDictionary(m => m.Groups["image"].Value, m => (Folder: m.Groups["folder"].Value, Project: m.Groups["project"].Value));
+        foreach (string sample in SampleWorkloads)
+        {
+            string image = Scalar(Containers(Workload(sample)).Single(), "image")!;
+            Assert.True(builds.TryGetValue(image, out var build), $"README builds no image {image}");
+            Assert.True(File.Exists(Path.Combine(Directory, "..", build.Folder, build.Project, build.Project + ".csproj")), $"{image}: no project {build.Folder}/{build.Project}");
+            Assert.Contains(" " + image, kindLoad, StringComparison.Ordinal);
+        }
+
+        string kustomization = File.ReadAllText(Path.Combine(Directory, "kustomization.yaml"));
+        Assert.Equal(
+            Objects.Select(o => o.File).Distinct().Order(StringComparer.Ordinal).ToArray(),
+            ResourcePattern().Matches(kustomization).Select(m => m.Groups["file"].Value).Order(StringComparer.Ordinal).ToArray());
+    }
+
+    [GeneratedRegex(@"--build-arg FOLDER=(?<folder>\S+) \\\s+--build-arg PROJECT=(?<project>\S+) -t (?<image>\S+) ")]
+    private static partial Regex BuildPattern();
+
+    [GeneratedRegex(@"^\s*-\s*(?<file>\S+\.yaml)\s*$", RegexOptions.Multiline)]
+    private static partial Regex ResourcePattern();
 
     [GeneratedRegex(@"-spiffeID (?<id>\S+) \\\s+-selector k8s:ns:(?<ns>\S+) \\\s+-selector k8s:sa:(?<sa>\S+)")]
     private static partial Regex EntryPattern();
