@@ -49,9 +49,18 @@ public class KeepAliveRequestsBenchmarks
     [Params("1.1", "2.0")]
     public string Version { get; set; } = "1.1";
 
-    /// <summary>Parallel callers sharing the 100 requests of an invocation.</summary>
-    [Params(1, 8)]
+    /// <summary>
+    /// Parallel callers sharing the 100 requests of an invocation: 1 and 8, or the comma-separated
+    /// list in <c>SPIFFE_BENCH_CONCURRENCY</c> (to spend a long run on one setting).
+    /// </summary>
+    [ParamsSource(nameof(ConcurrencyLevels))]
     public int Concurrency { get; set; } = 1;
+
+    /// <summary>The values of <see cref="Concurrency"/>.</summary>
+    public static IEnumerable<int> ConcurrencyLevels() =>
+        Environment.GetEnvironmentVariable("SPIFFE_BENCH_CONCURRENCY") is { Length: > 0 } list
+            ? list.Split(',').Select(value => int.Parse(value, System.Globalization.CultureInfo.InvariantCulture))
+            : [1, 8];
 
     [GlobalSetup]
     public void Setup()
