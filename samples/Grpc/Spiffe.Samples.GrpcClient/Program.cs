@@ -10,15 +10,9 @@ using Spiffe.Tls;
 using Spiffe.WorkloadApi;
 using Spiffe.X509;
 
-SampleClientSettings settings;
-try
+if (!SampleClientSettings.TryParse(args, "Spiffe.Samples.GrpcClient", out SampleClientSettings? settings))
 {
-    settings = SampleClientSettings.Parse(args, "Spiffe.Samples.GrpcClient");
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 2;
+    return 2; // bad or unknown option, already explained on stderr
 }
 
 (SpiffeId ownId, SpiffeId serverId, Uri address, int count, TimeSpan interval) = settings;

@@ -14,15 +14,9 @@ using Spiffe.AspNetCore;
 using Spiffe.Samples;
 using Spiffe.WorkloadApi;
 
-SampleServiceSettings settings;
-try
+if (!SampleServiceSettings.TryParse(args, "Spiffe.Samples.GrpcService", out SampleServiceSettings? settings))
 {
-    settings = SampleServiceSettings.Parse(args, "Spiffe.Samples.GrpcService");
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 2;
+    return 2; // bad or unknown option, already explained on stderr
 }
 
 (SpiffeId ownId, SpiffeId clientId, IPAddress host, int port) = settings;

@@ -7,15 +7,9 @@ using Spiffe.Tls;
 using Spiffe.WorkloadApi;
 using Spiffe.X509;
 
-SampleClientSettings settings;
-try
+if (!SampleClientSettings.TryParse(args, "Spiffe.Samples.KestrelClient", out SampleClientSettings? settings))
 {
-    settings = SampleClientSettings.Parse(args, "Spiffe.Samples.KestrelClient");
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 2;
+    return 2; // bad or unknown option, already explained on stderr
 }
 
 (SpiffeId ownId, SpiffeId serverId, Uri address, int count, TimeSpan interval) = settings;

@@ -15,15 +15,9 @@ using Spiffe.AspNetCore;
 using Spiffe.Samples;
 using Spiffe.WorkloadApi;
 
-SampleServiceSettings settings;
-try
+if (!SampleServiceSettings.TryParse(args, "Spiffe.Samples.KestrelService", out SampleServiceSettings? settings))
 {
-    settings = SampleServiceSettings.Parse(args, "Spiffe.Samples.KestrelService");
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 2;
+    return 2; // bad or unknown option, already explained on stderr
 }
 
 (SpiffeId ownId, SpiffeId clientId, IPAddress host, int port) = settings;
