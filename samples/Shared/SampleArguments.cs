@@ -82,4 +82,21 @@ internal sealed class SampleArguments
             throw new ArgumentException($"Unknown option(s) {string.Join(", ", unknown)}. Usage: {usage}");
         }
     }
+
+    /// <summary>Runs a settings parser; on a bad or unknown option writes why (and the usage) to stderr and returns false.</summary>
+    public static bool TryParse<T>(Func<T> parse, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out T? settings)
+        where T : class
+    {
+        try
+        {
+            settings = parse();
+            return true;
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            settings = null;
+            return false;
+        }
+    }
 }

@@ -3,22 +3,6 @@ namespace Spiffe.Samples;
 /// <summary>What both sample clients are told: who they are, whom they call, where, and how often.</summary>
 internal sealed record SampleClientSettings(SpiffeId OwnId, SpiffeId ServerId, Uri Address, int Count, TimeSpan Interval)
 {
-    /// <summary>Parses the options, or writes what is wrong (and the usage) to stderr and returns false.</summary>
-    public static bool TryParse(string[] args, string program, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SampleClientSettings? settings)
-    {
-        try
-        {
-            settings = Parse(args, program);
-            return true;
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            settings = null;
-            return false;
-        }
-    }
-
     /// <exception cref="ArgumentException">A bad or unknown option; the message says which (and the usage).</exception>
     public static SampleClientSettings Parse(string[] args, string program)
     {

@@ -5,22 +5,6 @@ namespace Spiffe.Samples;
 /// <summary>What both sample services are told: who they are, which client they admit, where to listen.</summary>
 internal sealed record SampleServiceSettings(SpiffeId OwnId, SpiffeId ClientId, IPAddress Host, int Port)
 {
-    /// <summary>Parses the options, or writes what is wrong (and the usage) to stderr and returns false.</summary>
-    public static bool TryParse(string[] args, string program, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SampleServiceSettings? settings)
-    {
-        try
-        {
-            settings = Parse(args, program);
-            return true;
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            settings = null;
-            return false;
-        }
-    }
-
     /// <exception cref="ArgumentException">A bad or unknown option; the message says which (and the usage).</exception>
     public static SampleServiceSettings Parse(string[] args, string program)
     {

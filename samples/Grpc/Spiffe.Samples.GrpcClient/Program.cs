@@ -10,7 +10,7 @@ using Spiffe.Tls;
 using Spiffe.WorkloadApi;
 using Spiffe.X509;
 
-if (!SampleClientSettings.TryParse(args, "Spiffe.Samples.GrpcClient", out SampleClientSettings? settings))
+if (!SampleArguments.TryParse(() => SampleClientSettings.Parse(args, "Spiffe.Samples.GrpcClient"), out SampleClientSettings? settings))
 {
     return 2; // bad or unknown option, already explained on stderr
 }

@@ -14,7 +14,7 @@ using Spiffe.AspNetCore;
 using Spiffe.Samples;
 using Spiffe.WorkloadApi;
 
-if (!SampleServiceSettings.TryParse(args, "Spiffe.Samples.GrpcService", out SampleServiceSettings? settings))
+if (!SampleArguments.TryParse(() => SampleServiceSettings.Parse(args, "Spiffe.Samples.GrpcService"), out SampleServiceSettings? settings))
 {
     return 2; // bad or unknown option, already explained on stderr
 }

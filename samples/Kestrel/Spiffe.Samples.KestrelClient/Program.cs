@@ -7,7 +7,7 @@ using Spiffe.Tls;
 using Spiffe.WorkloadApi;
 using Spiffe.X509;
 
-if (!SampleClientSettings.TryParse(args, "Spiffe.Samples.KestrelClient", out SampleClientSettings? settings))
+if (!SampleArguments.TryParse(() => SampleClientSettings.Parse(args, "Spiffe.Samples.KestrelClient"), out SampleClientSettings? settings))
 {
     return 2; // bad or unknown option, already explained on stderr
 }
