@@ -18,8 +18,12 @@ namespace Spiffe.WorkloadApi;
 /// X509Svid svid = source.GetX509Svid();
 /// X509Bundle? peerBundle = source.GetX509Bundle(peerId.TrustDomain);
 /// </code>
-/// A superseded state is released one rotation later, so code that holds an <see cref="X509Svid"/>
-/// should not keep it across rotations: ask the source again.
+/// A superseded state is released (its certificates and keys disposed) one rotation later, so code
+/// that holds an <see cref="X509Svid"/> should not keep it across rotations: ask the source again.
+/// TLS connections made with the SDK (<c>SpiffeTlsServer</c>, <c>SpiffeTlsClient</c>,
+/// <c>SpiffeHttpHandler</c>, Kestrel's <c>UseSpiffeMtls</c>) are not affected: each certificate
+/// context owns a copy of its leaf, so a connection outliving any number of rotations keeps working
+/// and its <c>SslStream.LocalCertificate</c> stays readable.
 /// </remarks>
 public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDisposable
 {

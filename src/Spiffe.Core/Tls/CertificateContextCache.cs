@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Spiffe.X509;
 
@@ -13,46 +14,69 @@ namespace Spiffe.Tls;
 /// (DOTNET-NOTES §2.9 pitfall 8, dotnet/runtime#52550) and lets it cache its native TLS context
 /// (pitfall 5, dotnet/aspnetcore#46117). <c>offline: true</c> stops background AIA/OCSP fetches
 /// (pitfall 14, dotnet/runtime#69833).
-/// On Windows, SChannel cannot use the ephemeral key an <see cref="X509Svid"/> carries
-/// (pitfall 3, dotnet/runtime#23749), so the leaf is re-imported through PKCS#12 there; that copy
-/// is owned by the cache and disposed two rotations later, once no handshake can still be using it.
-/// Linux and macOS use the SVID's certificate as it is.
+/// <para>
+/// Each context holds its own copy of the leaf (with its key), never disposed here: the source
+/// releases superseded SVIDs a rotation later, but a connection can outlive any number of
+/// rotations, and its <see cref="SslStream.LocalCertificate"/> is that copy. The copy is freed by
+/// its finalizer once the context and every connection using it are gone (the cache keeps only the
+/// current context). The intermediates need no copy: the context takes them from the chain it
+/// builds. On Windows, SChannel cannot use the ephemeral key an <see cref="X509Svid"/> carries
+/// (pitfall 3, dotnet/runtime#23749), so the copy is a PKCS#12 re-import there.
+/// </para>
 /// </remarks>
 internal sealed class CertificateContextCache(IX509SvidSource source)
 {
+    // Two rotations during one copy would mean the source released the SVID under us; a fresh
+    // read then gets the newest one. Bounded: a source that keeps doing that is broken.
+    private const int CopyAttempts = 3;
+
     private volatile Snapshot? _current;
 
     /// <exception cref="SpiffeException">The source has no SVID yet (the handshake fails instead of waiting).</exception>
     internal SslStreamCertificateContext GetCurrent()
     {
-        X509Svid svid = source.GetX509Svid() ?? throw new SpiffeException("The X509-SVID source returned no SVID.");
-        Snapshot? snapshot = _current;
-        if (snapshot is not null && ReferenceEquals(snapshot.Svid, svid))
+        for (int attempt = 1; ; attempt++)
         {
-            return snapshot.Context;
-        }
+            X509Svid svid = source.GetX509Svid() ?? throw new SpiffeException("The X509-SVID source returned no SVID.");
+            Snapshot? snapshot = _current;
+            if (snapshot is not null && ReferenceEquals(snapshot.Svid, svid))
+            {
+                return snapshot.Context;
+            }
 
+            SslStreamCertificateContext context;
+            try
+            {
+                context = Create(svid);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or CryptographicException && attempt < CopyAttempts && !ReferenceEquals(source.GetX509Svid(), svid))
+            {
+                continue;
+            }
+
+            _current = new Snapshot(svid, context);
+            return context;
+        }
+    }
+
+    private static SslStreamCertificateContext Create(X509Svid svid)
+    {
         var intermediates = new X509Certificate2Collection();
         foreach (X509Certificate2 intermediate in svid.Intermediates)
         {
             intermediates.Add(intermediate);
         }
 
-        X509Certificate2? windowsCopy = OperatingSystem.IsWindows() ? ReimportForSChannel(svid.Certificate) : null;
-        SslStreamCertificateContext context = SslStreamCertificateContext.Create(windowsCopy ?? svid.Certificate, intermediates, offline: true);
-        var next = new Snapshot(svid, context, windowsCopy, snapshot);
-        Snapshot? replaced = Interlocked.Exchange(ref _current, next);
-
-        // Keep one superseded snapshot alive for handshakes that picked it up just before the
-        // rotation; release the one before it.
-        Snapshot? expired = replaced?.Previous;
-        if (replaced is not null)
+        X509Certificate2 leaf = OperatingSystem.IsWindows() ? ReimportForSChannel(svid.Certificate) : new X509Certificate2(svid.Certificate);
+        try
         {
-            replaced.Previous = null;
+            return SslStreamCertificateContext.Create(leaf, intermediates, offline: true);
         }
-
-        expired?.WindowsCopy?.Dispose();
-        return context;
+        catch
+        {
+            leaf.Dispose();
+            throw;
+        }
     }
 
     private static X509Certificate2 ReimportForSChannel(X509Certificate2 certificate)
@@ -68,14 +92,5 @@ internal sealed class CertificateContextCache(IX509SvidSource source)
         }
     }
 
-    private sealed class Snapshot(X509Svid svid, SslStreamCertificateContext context, X509Certificate2? windowsCopy, Snapshot? previous)
-    {
-        internal X509Svid Svid { get; } = svid;
-
-        internal SslStreamCertificateContext Context { get; } = context;
-
-        internal X509Certificate2? WindowsCopy { get; } = windowsCopy;
-
-        internal Snapshot? Previous { get; set; } = previous;
-    }
+    private sealed record Snapshot(X509Svid Svid, SslStreamCertificateContext Context);
 }
