@@ -40,6 +40,25 @@ public sealed partial class KestrelSpiffeTests
         Assert.Equal(handler.HandlersCreated - 1, handler.HandlersDisposed);
     }
 
+    [Fact]
+    public async Task SpiffeHttpHandler_ShortLivedSvid_PooledConnectionsLiveAQuarterOfIt()
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        DateTimeOffset notBefore = DateTimeOffset.UtcNow.AddSeconds(-1);
+        var clientSvids = new MutableSvidSource(Own(_ca.CreateX509Svid(s_clientId, new Spiffe.Testing.TestX509SvidOptions { NotBefore = notBefore, NotAfter = notBefore.AddMinutes(8) })));
+        using var handler = new SpiffeHttpHandler(clientSvids, _bundles, SpiffeIdAuthorizer.Exact(s_serverId));
+        using var http = new HttpClient(handler, disposeHandler: false);
+        Assert.Null(handler.CurrentConnectionLifetime);
+
+        Assert.Equal(s_clientId.ToString(), await http.GetStringAsync(new Uri(address, "/whoami")));
+        Assert.Equal(TimeSpan.FromMinutes(2), handler.CurrentConnectionLifetime);
+
+        // Rotated to an hour-long SVID: the next inner handler goes back to the 5-minute cap.
+        clientSvids.Svid = Own(_ca.CreateX509Svid(s_clientId));
+        Assert.Equal(s_clientId.ToString(), await http.GetStringAsync(new Uri(address, "/whoami")));
+        Assert.Equal(SpiffeHttpHandlerOptions.MaxPooledConnectionLifetime, handler.CurrentConnectionLifetime);
+    }
+
     [Theory]
     [InlineData("1.1")]
     [InlineData("2.0")]
@@ -232,5 +251,36 @@ public sealed partial class KestrelSpiffeTests
         Assert.Throws<ArgumentException>(() => new SpiffeHttpHandler(svids, _bundles, SpiffeIdAuthorizer.Any(), new SpiffeHttpHandlerOptions { PooledConnectionLifetime = TimeSpan.Zero }));
         Assert.Throws<ArgumentException>(() => new SpiffeHttpHandler(svids, _bundles, SpiffeIdAuthorizer.Any(), new SpiffeHttpHandlerOptions { DrainPeriod = TimeSpan.FromSeconds(-1) }));
         Assert.Throws<ArgumentNullException>(() => new SpiffeHttpHandler(svids, _bundles, null!));
+    }
+}
+
+/// <summary>How long SpiffeHttpHandler lets a pooled connection live.</summary>
+public sealed class SpiffeHttpHandlerConnectionLifetimeTests : IDisposable
+{
+    private static readonly SpiffeId s_id = SpiffeId.Parse("spiffe://example.org/frontend");
+    private readonly Spiffe.Testing.TestCertificateAuthority _ca = Spiffe.Testing.TestCertificateAuthority.Create(TrustDomain.Parse("example.org"));
+
+    public void Dispose() => _ca.Dispose();
+
+    [Theory]
+    [InlineData(3600, 300, 300)] // SPIRE's default hour-long SVID: the 5-minute cap
+    [InlineData(3600, 30, 30)] // a shorter configured lifetime wins
+    [InlineData(1200, 300, 300)] // 20 minutes: a quarter is exactly the cap
+    [InlineData(480, 300, 120)] // 8 minutes: a quarter, 2 minutes
+    [InlineData(8, 300, 2)] // 8 seconds: 2 seconds
+    [InlineData(2, 300, 1)] // shorter than 4 seconds: the 1-second floor
+    public void ConnectionLifetimeFor_SvidValidity_CapsAtAQuarterOfIt(int validitySeconds, int configuredSeconds, int expectedSeconds)
+    {
+        using Spiffe.X509.X509Svid svid = Issue(validitySeconds);
+
+        TimeSpan lifetime = SpiffeHttpHandler.ConnectionLifetimeFor(svid, TimeSpan.FromSeconds(configuredSeconds));
+
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), lifetime);
+    }
+
+    private Spiffe.X509.X509Svid Issue(int validitySeconds)
+    {
+        DateTimeOffset notBefore = DateTimeOffset.UtcNow.AddSeconds(-1);
+        return _ca.CreateX509Svid(s_id, new Spiffe.Testing.TestX509SvidOptions { NotBefore = notBefore, NotAfter = notBefore.AddSeconds(validitySeconds) });
     }
 }

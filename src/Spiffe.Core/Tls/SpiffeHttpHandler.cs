@@ -27,7 +27,9 @@ namespace Spiffe.Tls;
 /// disposed after <see cref="SpiffeHttpHandlerOptions.DrainPeriod"/> once no request is running
 /// on it; at most <see cref="MaxRetiredHandlers"/> are kept (the oldest is disposed beyond that).
 /// Pooled connections live at most <see cref="SpiffeHttpHandlerOptions.PooledConnectionLifetime"/>
-/// (5 minutes or less), well below an SVID's lifetime.
+/// (5 minutes or less) and at most a quarter of the validity period of the SVID the inner handler
+/// presents (an agent issues its peers SVIDs of the same lifetime and rotates them at about half
+/// of it), so a connection never keeps a peer's certificate for long after that peer rotated.
 /// </para>
 /// <para>
 /// With an <c>X509Source</c> (which is both sources):
@@ -56,6 +58,9 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
 
     // In-flight counter value of a disposed generation; far enough from int.MinValue that late decrements cannot wrap.
     private const int Disposed = int.MinValue / 2;
+
+    // Floor for SVIDs of a few seconds (tests, demos): reuse a connection for at least this long.
+    private static readonly TimeSpan MinConnectionLifetime = TimeSpan.FromSeconds(1);
 
     private readonly IX509SvidSource _svidSource;
     private readonly SpiffeIdAuthorizer _authorizer;
@@ -92,6 +97,9 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
 
     /// <summary>Inner handlers disposed so far (retired and drained, or disposed with this handler).</summary>
     internal int HandlersDisposed => Volatile.Read(ref _handlersDisposed);
+
+    /// <summary>The pooled-connection lifetime of the current inner handler (null before the first request).</summary>
+    internal TimeSpan? CurrentConnectionLifetime => _current?.Handler.PooledConnectionLifetime;
 
     /// <summary>Retired inner handlers not yet disposed.</summary>
     internal int RetiredCount
@@ -282,9 +290,21 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
         var handler = new SocketsHttpHandler();
         _options.ConfigureHandler?.Invoke(handler);
         handler.SslOptions = ssl;
-        handler.PooledConnectionLifetime = _options.PooledConnectionLifetime;
+        handler.PooledConnectionLifetime = ConnectionLifetimeFor(svid, _options.PooledConnectionLifetime);
         Interlocked.Increment(ref _handlersCreated);
         return new Generation(svid, ssl.CertificateChainPolicy, handler);
+    }
+
+    /// <summary>The configured lifetime, or a quarter of the SVID's validity period when that is shorter (at least 1 s).</summary>
+    internal static TimeSpan ConnectionLifetimeFor(X509Svid svid, TimeSpan configured)
+    {
+        TimeSpan quarter = (svid.ExpiresAt - new DateTimeOffset(svid.Certificate.NotBefore)) / 4;
+        if (quarter >= configured)
+        {
+            return configured;
+        }
+
+        return quarter > MinConnectionLifetime ? quarter : MinConnectionLifetime;
     }
 
     private void TryDrain(Generation generation)

@@ -13,7 +13,8 @@ public sealed class SpiffeHttpHandlerOptions
     /// How long a pooled connection is reused before it is closed and a new handshake is made
     /// (default and maximum 5 minutes). TLS authenticates only at the handshake, so this bounds how
     /// long a connection keeps an old SVID or a peer whose trust was withdrawn. Values above the
-    /// maximum are capped.
+    /// maximum are capped, and each inner handler also caps it at a quarter of the validity period
+    /// of the SVID it presents (SVIDs living 20 minutes or less get shorter-lived connections).
     /// </summary>
     public TimeSpan PooledConnectionLifetime { get; set; } = MaxPooledConnectionLifetime;
 
