@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Spiffe.Bundles;
 using Spiffe.X509;
 
@@ -12,8 +13,9 @@ namespace Spiffe.Tls;
 /// </summary>
 /// <remarks>
 /// Ask for options per connection, through <see cref="OptionsSelectionCallback"/> or
-/// <see cref="GetOptions"/>; the certificate context and chain policy inside are cached and
-/// rebuilt only when the source hands out a new SVID or bundle set.
+/// <see cref="GetOptions"/>. The certificate context and chain policy inside are cached and
+/// rebuilt only when the source hands out a new SVID or bundle set; the callback also hands every
+/// handshake the same options object until then.
 /// <code>
 /// var server = SpiffeTlsServer.MutualTls(source, source, SpiffeIdAuthorizer.Exact(frontendId));
 /// await sslStream.AuthenticateAsServerAsync(server.OptionsSelectionCallback, null, cancellationToken);
@@ -26,6 +28,7 @@ public sealed class SpiffeTlsServer
     private readonly SslStreamCertificateContext? _fixedContext;
     private readonly PeerSvidVerifier? _clientVerifier;
     private readonly SpiffeTlsOptions _options;
+    private volatile SslServerAuthenticationOptions? _shared;
 
     private SpiffeTlsServer(CertificateContextCache? svidContext, SslStreamCertificateContext? fixedContext, PeerSvidVerifier? clientVerifier, SpiffeTlsOptions options)
     {
@@ -33,12 +36,14 @@ public sealed class SpiffeTlsServer
         _fixedContext = fixedContext;
         _clientVerifier = clientVerifier;
         _options = options;
-        OptionsSelectionCallback = (_, _, _, _) => ValueTask.FromResult(GetOptions());
+        OptionsSelectionCallback = (_, _, _, _) => ValueTask.FromResult(GetSharedOptions());
     }
 
     /// <summary>
     /// For <c>SslStream.AuthenticateAsServerAsync(ServerOptionsSelectionCallback, object?, CancellationToken)</c>:
-    /// the options of <see cref="GetOptions"/> for each connection.
+    /// the options of <see cref="GetOptions"/>, as one object shared by every handshake until the
+    /// SVID or the bundles change (SslStream only reads it). A caller that modifies the options
+    /// (ALPN, say) must use <see cref="GetOptions"/>, which returns a new object each time.
     /// </summary>
     public ServerOptionsSelectionCallback OptionsSelectionCallback { get; }
 
@@ -92,11 +97,30 @@ public sealed class SpiffeTlsServer
     /// (callers such as Kestrel may fill in ALPN), sharing the cached certificate context and chain policy.
     /// </summary>
     /// <exception cref="SpiffeException">The source has no SVID yet (or no longer has one); the handshake should fail, not wait.</exception>
-    public SslServerAuthenticationOptions GetOptions()
+    public SslServerAuthenticationOptions GetOptions() =>
+        Build(_fixedContext ?? _svidContext!.GetCurrent(), _clientVerifier?.GetChainPolicy());
+
+    // Rebuilt only when the context or the chain policy is a new instance (an SVID or bundle change).
+    private SslServerAuthenticationOptions GetSharedOptions()
+    {
+        SslStreamCertificateContext context = _fixedContext ?? _svidContext!.GetCurrent();
+        X509ChainPolicy? policy = _clientVerifier?.GetChainPolicy();
+        SslServerAuthenticationOptions? shared = _shared;
+        if (shared is not null && ReferenceEquals(shared.ServerCertificateContext, context) && ReferenceEquals(shared.CertificateChainPolicy, policy))
+        {
+            return shared;
+        }
+
+        shared = Build(context, policy);
+        _shared = shared;
+        return shared;
+    }
+
+    private SslServerAuthenticationOptions Build(SslStreamCertificateContext context, X509ChainPolicy? policy)
     {
         var options = new SslServerAuthenticationOptions
         {
-            ServerCertificateContext = _fixedContext ?? _svidContext!.GetCurrent(),
+            ServerCertificateContext = context,
             EnabledSslProtocols = _options.EnabledSslProtocols,
             AllowTlsResume = _options.AllowTlsResume,
             ApplicationProtocols = _options.CopyApplicationProtocols(),
@@ -104,7 +128,7 @@ public sealed class SpiffeTlsServer
         if (_clientVerifier is not null)
         {
             options.ClientCertificateRequired = true;
-            options.CertificateChainPolicy = _clientVerifier.GetChainPolicy();
+            options.CertificateChainPolicy = policy;
             options.RemoteCertificateValidationCallback = _clientVerifier.Callback;
         }
 

@@ -506,6 +506,40 @@ public sealed class SpiffeTlsTests : IDisposable
     private static string Describe(TlsOutcome outcome) =>
         $"server: {outcome.Server.Error?.ToString() ?? "ok"}\nclient: {outcome.Client.Error?.ToString() ?? "ok"}";
 
+    [Fact]
+    public async Task OptionsSelectionCallback_RebuildsOptionsOnlyWhenSvidOrBundlesChange()
+    {
+        MutableBundleSource bundles = new(Own(_localCa.CreateX509Bundle()));
+        MutableSvidSource svids = Svid(_localCa, s_serverId);
+        var server = SpiffeTlsServer.MutualTls(svids, bundles, SpiffeIdAuthorizer.Exact(s_clientId));
+        async Task<SslServerAuthenticationOptions> NextAsync() => await server.OptionsSelectionCallback(null!, default, null, CancellationToken.None);
+
+        SslServerAuthenticationOptions first = await NextAsync();
+        Assert.Same(first, await NextAsync());
+
+        svids.Svid = Own(_localCa.CreateX509Svid(s_serverId));
+        SslServerAuthenticationOptions afterRotation = await NextAsync();
+        Assert.NotSame(first, afterRotation);
+        Assert.NotSame(first.ServerCertificateContext, afterRotation.ServerCertificateContext);
+        Assert.Same(first.CertificateChainPolicy, afterRotation.CertificateChainPolicy);
+        Assert.Same(afterRotation, await NextAsync());
+
+        bundles.Bundles = new X509BundleSet([Own(_localCa.CreateX509Bundle())]);
+        SslServerAuthenticationOptions afterBundles = await NextAsync();
+        Assert.NotSame(afterRotation, afterBundles);
+        Assert.Same(afterRotation.ServerCertificateContext, afterBundles.ServerCertificateContext);
+        Assert.NotSame(afterRotation.CertificateChainPolicy, afterBundles.CertificateChainPolicy);
+
+        // GetOptions is for callers that modify the options (Kestrel adds ALPN): a new object each time.
+        Assert.NotSame(server.GetOptions(), server.GetOptions());
+        Assert.Same(afterBundles.ServerCertificateContext, server.GetOptions().ServerCertificateContext);
+
+        // And the shared options still make a working handshake.
+        var client = SpiffeTlsClient.MutualTls(Svid(_localCa, s_clientId), bundles, SpiffeIdAuthorizer.Exact(s_serverId));
+        TlsOutcome outcome = await TlsLoopback.ConnectAsync(server, client);
+        Assert.True(outcome.Succeeded, Describe(outcome));
+    }
+
     private MutableSvidSource Svid(TestCertificateAuthority ca, SpiffeId id) => new(Own(ca.CreateX509Svid(id)));
 
     private T Own<T>(T disposable)
