@@ -193,6 +193,7 @@ public sealed partial class KestrelSpiffeTests : IAsyncLifetime
                 await _slowRequestRelease.Task;
                 return context.Connection.ClientCertificate?.GetSerialNumberString() ?? "none";
             });
+            app.MapGet("/abort", (HttpContext context) => context.Abort());
             app.MapGet("/frontend-only", () => "ok").RequireSpiffeId(s_clientId);
             app.MapGet("/admin-only", () => "ok").RequireSpiffeId(SpiffeIdAuthorizer.Exact(SpiffeId.Parse("spiffe://example.org/admin")));
             app.MapGet("/partner-only", () => "ok").RequireTrustDomain(TrustDomain.Parse("partner.org"));

@@ -132,7 +132,7 @@ public sealed partial class GrpcSpiffeTests
 
         RpcException thrown = await Assert.ThrowsAsync<RpcException>(() => services.GetRequiredService<ProbeClient>().WhoAmIAsync());
 
-        AssertRefusedByServer(thrown);
+        AssertRefusedByServer(thrown, s_intruderId);
         Assert.Equal(0, _service.Calls);
     }
 

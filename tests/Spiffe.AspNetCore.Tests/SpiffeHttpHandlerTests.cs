@@ -112,6 +112,70 @@ public sealed partial class KestrelSpiffeTests
         Assert.IsType<HttpRequestException>(thrown.InnerException);
     }
 
+    // Kestrel checks the client certificate after its TLS handshake; the client sees only the
+    // close, in one of three shapes (see GrpcSpiffeTests.AssertRefusedByServer). Ten fresh handlers
+    // per version, so more than one shape is met; each must be explained the same way.
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("2.0")]
+    public async Task SpiffeHttpHandler_ServerRefusesThisClient_FailsNamingThePresentedId(string version)
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(SpiffeId.Parse("spiffe://example.org/admin"))));
+        for (int attempt = 0; attempt < 10; attempt++)
+        {
+            using var http = new HttpClient(new SpiffeHttpHandler(Svid(s_clientId), _bundles, SpiffeIdAuthorizer.Exact(s_serverId)))
+            {
+                DefaultRequestVersion = Version.Parse(version),
+                DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+
+            HttpRequestException thrown = await Assert.ThrowsAsync<HttpRequestException>(() => http.GetStringAsync(new Uri(address, "/whoami")));
+
+            Assert.Contains($"closed the connection right after the TLS handshake", thrown.Message, StringComparison.Ordinal);
+            Assert.Contains($"does not allow this workload's SPIFFE ID {s_clientId}", thrown.Message, StringComparison.Ordinal);
+            Assert.Equal(HttpRequestError.SecureConnectionError, thrown.HttpRequestError);
+            Assert.IsType<HttpRequestException>(Assert.IsType<IOException>(thrown.InnerException).InnerException);
+        }
+    }
+
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("2.0")]
+    public async Task SpiffeHttpHandler_ServerAbortsOnAReusedConnection_NotBlamedOnAuthorization(string version)
+    {
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)));
+        using var http = new HttpClient(new SpiffeHttpHandler(Svid(s_clientId), _bundles, SpiffeIdAuthorizer.Exact(s_serverId)))
+        {
+            DefaultRequestVersion = Version.Parse(version),
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        Assert.Equal(s_clientId.ToString(), await http.GetStringAsync(new Uri(address, "/whoami")));
+
+        HttpRequestException thrown = await Assert.ThrowsAsync<HttpRequestException>(() => http.GetStringAsync(new Uri(address, "/abort")));
+
+        Assert.DoesNotContain("TLS handshake", thrown.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("authorizer", thrown.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SpiffeHttpHandler_NothingListening_PlainConnectionError()
+    {
+        Uri address;
+        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            address = new Uri($"https://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}/");
+            probe.Stop();
+        }
+
+        using var http = new HttpClient(new SpiffeHttpHandler(Svid(s_clientId), _bundles, SpiffeIdAuthorizer.Exact(s_serverId)));
+
+        HttpRequestException thrown = await Assert.ThrowsAsync<HttpRequestException>(() => http.GetStringAsync(address));
+
+        Assert.Equal(HttpRequestError.ConnectionError, thrown.HttpRequestError);
+        Assert.DoesNotContain("TLS handshake", thrown.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task SpiffeHttpHandler_NoSvidYet_FailsWithSourceError()
     {

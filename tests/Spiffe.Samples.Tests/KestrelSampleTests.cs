@@ -26,7 +26,8 @@ public sealed class KestrelSampleTests(KestrelSampleService service) : IClassFix
         int exitCode = await client.WaitForExitAsync(SampleService.Timeout);
 
         Assert.True(exitCode == 1, client.Output);
-        Assert.Contains($"FAILED as {SampleService.Intruder}", client.Output, StringComparison.Ordinal);
+        Assert.Contains($"FAILED as {SampleService.Intruder}: The server ", client.Output, StringComparison.Ordinal);
+        Assert.Contains($"does not allow this workload's SPIFFE ID {SampleService.Intruder}", client.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("hello", client.Output, StringComparison.Ordinal);
         Assert.Contains("0/1 calls succeeded, 1 failed", client.Output, StringComparison.Ordinal);
     }

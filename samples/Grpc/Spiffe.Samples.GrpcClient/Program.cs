@@ -46,9 +46,8 @@ try
         catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled || !shutdown.IsRequested)
         {
             failed++;
-            Console.Error.WriteLine(
-                $"#{calls} call to {address} FAILED as {ownId}: {e.StatusCode} {e.Status.Detail} " +
-                $"(refused: either the service does not admit {ownId}, or the server is not {serverId})");
+            // The detail carries the SDK's explanation: which side refused, and why.
+            Console.Error.WriteLine($"#{calls} call to {address} FAILED as {ownId}: {e.StatusCode} {e.Status.Detail}");
         }
     }
     while ((count == 0 || calls < count) && await pace.WaitForNextTickAsync(stopping));

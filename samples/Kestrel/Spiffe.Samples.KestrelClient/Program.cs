@@ -44,8 +44,7 @@ try
         {
             failed++;
             Console.Error.WriteLine(
-                $"#{calls} call to {address} FAILED as {ownId}: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : "")} " +
-                $"(refused: either the service does not admit {ownId}, or the server is not {serverId})");
+                $"#{calls} call to {address} FAILED as {ownId}: {e.Message}"); // the SDK's message says which side refused and why
         }
         catch (TaskCanceledException) when (!shutdown.IsRequested)
         {

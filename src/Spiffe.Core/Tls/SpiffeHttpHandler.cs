@@ -46,9 +46,13 @@ namespace Spiffe.Tls;
 /// </para>
 /// <para>
 /// Failures surface as <see cref="HttpRequestException"/>: no SVID yet (the inner exception is the
-/// source's <see cref="SpiffeException"/>), or the server refused (the message says whether its
-/// certificate failed chain validation, was not an X509-SVID, or had a SPIFFE ID the authorizer
-/// does not allow).
+/// source's <see cref="SpiffeException"/>); this side refused the server (the message says whether
+/// its certificate failed chain validation, was not an X509-SVID, or had a SPIFFE ID the authorizer
+/// does not allow); or the server closed the connection the request had just opened, right after
+/// the TLS handshake, which is how a SPIFFE server refuses a client it does not authorize (the
+/// message names the SPIFFE ID presented; the inner exception is an <see cref="IOException"/>, so
+/// gRPC reports <c>Unavailable</c>). All three carry
+/// <see cref="HttpRequestError.SecureConnectionError"/>.
 /// </para>
 /// </remarks>
 public sealed class SpiffeHttpHandler : HttpMessageHandler
@@ -61,6 +65,9 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
 
     // Floor for SVIDs of a few seconds (tests, demos): reuse a connection for at least this long.
     private static readonly TimeSpan MinConnectionLifetime = TimeSpan.FromSeconds(1);
+
+    // Set on the request that opened a connection once TLS is up and this side accepted the server.
+    private static readonly HttpRequestOptionsKey<bool> s_openedConnection = new("Spiffe.Tls.SpiffeHttpHandler.OpenedConnection");
 
     private readonly IX509SvidSource _svidSource;
     private readonly SpiffeIdAuthorizer _authorizer;
@@ -122,7 +129,7 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
         {
             return await generation.Invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (HttpRequestException exception) when (Explain(request, exception) is { } explained)
+        catch (HttpRequestException exception) when (Explain(request, exception, generation.Svid) is { } explained)
         {
             throw explained;
         }
@@ -141,7 +148,7 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
         {
             return generation.Invoker.Send(request, cancellationToken);
         }
-        catch (HttpRequestException exception) when (Explain(request, exception) is { } explained)
+        catch (HttpRequestException exception) when (Explain(request, exception, generation.Svid) is { } explained)
         {
             throw explained;
         }
@@ -290,6 +297,15 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
         var handler = new SocketsHttpHandler();
         _options.ConfigureHandler?.Invoke(handler);
         handler.SslOptions = ssl;
+
+        // Runs once per connection, after the TLS handshake this side accepted: marks the request
+        // that opened it, so a server closing it straight away can be explained (see Explain).
+        Func<SocketsHttpPlaintextStreamFilterContext, CancellationToken, ValueTask<Stream>>? configuredFilter = handler.PlaintextStreamFilter;
+        handler.PlaintextStreamFilter = (context, cancellationToken) =>
+        {
+            context.InitialRequestMessage.Options.Set(s_openedConnection, true);
+            return configuredFilter is null ? ValueTask.FromResult(context.PlaintextStream) : configuredFilter(context, cancellationToken);
+        };
         handler.PooledConnectionLifetime = ConnectionLifetimeFor(svid, _options.PooledConnectionLifetime);
         Interlocked.Increment(ref _handlersCreated);
         return new Generation(svid, ssl.CertificateChainPolicy, handler);
@@ -359,16 +375,50 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
             : $"the server SPIFFE ID {id} is not authorized";
     }
 
-    private HttpRequestException? Explain(HttpRequestMessage request, HttpRequestException exception)
+    // Two refusals look like plain connection failures without the SDK's knowledge:
+    // - this side refused the server (AuthenticationException): say why, from the validation callback;
+    // - the server refused this side: with TLS 1.3 the client finishes its handshake before the
+    //   server checks the client certificate, so a refused client sees only the connection close
+    //   ("response ended prematurely", "did not complete the HTTP/2 handshake"). If the failing
+    //   request is the one that opened the connection, say what a SPIFFE server means by that. The
+    //   IOException keeps gRPC's status stable (Unavailable) whichever way SocketsHttpHandler
+    //   noticed the close.
+    private HttpRequestException? Explain(HttpRequestMessage request, HttpRequestException exception, X509Svid presented)
     {
-        Refusal? refusal = _lastRefusal;
-        if (refusal is null || exception.InnerException is not AuthenticationException || request.RequestUri is null ||
-            !string.Equals(refusal.Host, request.RequestUri.IdnHost, StringComparison.OrdinalIgnoreCase))
+        string host = request.RequestUri?.IdnHost ?? "(no host)";
+        if (exception.InnerException is AuthenticationException)
         {
-            return null;
+            Refusal? refusal = _lastRefusal;
+            if (refusal is null || !string.Equals(refusal.Host, host, StringComparison.OrdinalIgnoreCase))
+            {
+                return null;
+            }
+
+            return new HttpRequestException(HttpRequestError.SecureConnectionError, $"The TLS connection to {host} was refused: {refusal.Reason}.", exception);
         }
 
-        return new HttpRequestException(HttpRequestError.SecureConnectionError, $"The TLS connection to {request.RequestUri.IdnHost} was refused: {refusal.Reason}.", exception);
+        if (!request.Options.TryGetValue(s_openedConnection, out bool opened) || !opened || HasProtocolError(exception))
+        {
+            return null; // a reused connection, or the server spoke HTTP (a protocol error is its answer)
+        }
+
+        return new HttpRequestException(
+            HttpRequestError.SecureConnectionError,
+            $"The server {host} closed the connection right after the TLS handshake, before answering. A SPIFFE mutual TLS server does this when its authorizer does not allow this workload's SPIFFE ID {presented.Id} (or its bundles do not trust this SVID's CA): check the server's authorizer and its logs. ({exception.Message})",
+            new IOException(exception.Message, exception));
+    }
+
+    private static bool HasProtocolError(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpProtocolException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private sealed class Generation(X509Svid svid, X509ChainPolicy? policy, SocketsHttpHandler handler) : IDisposable
