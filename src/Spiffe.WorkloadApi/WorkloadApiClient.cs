@@ -66,12 +66,12 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
     /// <summary>Fetches the current X.509 context (SVIDs and bundles) once.</summary>
     /// <exception cref="WorkloadApiException">The call failed or the response was malformed.</exception>
     public Task<X509Context> FetchX509ContextAsync(CancellationToken cancellationToken = default) =>
-        StreamWatch.FirstAsync(_connection, ResponseParser.FetchX509Svid, OpenX509Svid, _parser.ParseX509Context, cancellationToken);
+        StreamWatch.FirstAsync(_connection, ResponseParser.FetchX509Svid, OpenX509Svid, r => _parser.ParseX509Context(r), cancellationToken);
 
     /// <summary>Watches the X.509 context: <paramref name="watcher"/> gets every valid state and every error, until cancelled.</summary>
     /// <exception cref="WorkloadApiException">A non-retryable error (InvalidArgument, Unimplemented) stopped the watch.</exception>
     public Task WatchX509ContextAsync(IWorkloadApiWatcher<X509Context> watcher, CancellationToken cancellationToken) =>
-        WatchAsync(ResponseParser.FetchX509Svid, OpenX509Svid, _parser.ParseX509Context, watcher, null, cancellationToken);
+        WatchX509ContextAsync(watcher, null, cancellationToken);
 
     /// <summary>
     /// Watches the X.509 context as an async stream of valid states; retryable errors are retried
@@ -83,11 +83,11 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
 
     /// <summary>Fetches the X.509 bundles (own and federated) once.</summary>
     public Task<X509BundleSet> FetchX509BundlesAsync(CancellationToken cancellationToken = default) =>
-        StreamWatch.FirstAsync(_connection, ResponseParser.FetchX509Bundles, OpenX509Bundles, _parser.ParseX509Bundles, cancellationToken);
+        StreamWatch.FirstAsync(_connection, ResponseParser.FetchX509Bundles, OpenX509Bundles, r => _parser.ParseX509Bundles(r), cancellationToken);
 
     /// <summary>Watches the X.509 bundles until cancelled.</summary>
     public Task WatchX509BundlesAsync(IWorkloadApiWatcher<X509BundleSet> watcher, CancellationToken cancellationToken) =>
-        WatchAsync(ResponseParser.FetchX509Bundles, OpenX509Bundles, _parser.ParseX509Bundles, watcher, null, cancellationToken);
+        WatchX509BundlesAsync(watcher, null, cancellationToken);
 
     /// <summary>Watches the X.509 bundles as an async stream.</summary>
     public IAsyncEnumerable<X509BundleSet> WatchX509BundlesAsync(CancellationToken cancellationToken) =>
@@ -183,11 +183,19 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
             : throw Errors.Malformed(Address, ResponseParser.ValidateJwtSvid, $"spiffe_id {response.SpiffeId} differs from the token's subject {svid.Id}.");
     }
 
-    internal Task WatchX509ContextAsync(IWorkloadApiWatcher<X509Context> watcher, Action<WorkloadApiException>? onRestart, CancellationToken cancellationToken) =>
-        WatchAsync(ResponseParser.FetchX509Svid, OpenX509Svid, _parser.ParseX509Context, watcher, onRestart, cancellationToken);
+    // Each X.509 watch keeps the CA certificates of its last state decoded, so a rotation decodes
+    // only what changed (KnownCertificates); the watch disposes them when it ends.
+    internal Task WatchX509ContextAsync(IWorkloadApiWatcher<X509Context> watcher, Action<WorkloadApiException>? onRestart, CancellationToken cancellationToken)
+    {
+        var known = new KnownCertificates();
+        return WatchAsync(ResponseParser.FetchX509Svid, OpenX509Svid, r => known.Remember(_parser.ParseX509Context(r, known.Certificates)), watcher, onRestart, cancellationToken, known);
+    }
 
-    internal Task WatchX509BundlesAsync(IWorkloadApiWatcher<X509BundleSet> watcher, Action<WorkloadApiException>? onRestart, CancellationToken cancellationToken) =>
-        WatchAsync(ResponseParser.FetchX509Bundles, OpenX509Bundles, _parser.ParseX509Bundles, watcher, onRestart, cancellationToken);
+    internal Task WatchX509BundlesAsync(IWorkloadApiWatcher<X509BundleSet> watcher, Action<WorkloadApiException>? onRestart, CancellationToken cancellationToken)
+    {
+        var known = new KnownCertificates();
+        return WatchAsync(ResponseParser.FetchX509Bundles, OpenX509Bundles, r => known.Remember(_parser.ParseX509Bundles(r, known.Certificates)), watcher, onRestart, cancellationToken, known);
+    }
 
     internal Task WatchJwtBundlesAsync(IWorkloadApiWatcher<JwtBundleSet> watcher, Action<WorkloadApiException>? onRestart, CancellationToken cancellationToken) =>
         WatchAsync(ResponseParser.FetchJwtBundles, OpenJwtBundles, _parser.ParseJwtBundles, watcher, onRestart, cancellationToken);
@@ -224,11 +232,25 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         Func<TResponse, TUpdate> parse,
         IWorkloadApiWatcher<TUpdate> watcher,
         Action<WorkloadApiException>? onRestart,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        IDisposable? ownedByWatch = null)
     {
         ArgumentNullException.ThrowIfNull(watcher);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        return StreamWatch.RunAsync(_connection, operation, open, parse, watcher, Retry, TimeProvider, onRestart, cancellationToken);
+        Task watching = StreamWatch.RunAsync(_connection, operation, open, parse, watcher, Retry, TimeProvider, onRestart, cancellationToken);
+        return ownedByWatch is null ? watching : DisposeAfterAsync(watching, ownedByWatch);
+    }
+
+    private static async Task DisposeAfterAsync(Task watching, IDisposable owned)
+    {
+        try
+        {
+            await watching.ConfigureAwait(false);
+        }
+        finally
+        {
+            owned.Dispose();
+        }
     }
 
     private static async IAsyncEnumerable<T> AsEnumerable<T>(

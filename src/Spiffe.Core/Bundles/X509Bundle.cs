@@ -39,11 +39,23 @@ public sealed class X509Bundle : IX509BundleSetSource, IDisposable
     public IReadOnlyList<X509Certificate2> X509Authorities => _readOnlyAuthorities;
 
     /// <summary>Loads a bundle from concatenated DER certificates, the Workload API's <c>bundle</c> format.</summary>
+    /// <remarks>
+    /// For bundle updates, pass the authorities you already hold as
+    /// <paramref name="knownCertificates"/>: certificates equal to one of them byte for byte are
+    /// not decoded again, the bundle gets its own <see cref="X509Certificate2"/> sharing the known
+    /// certificate's native handle (decoding one certificate costs ~0.1 ms on OpenSSL 3.0).
+    /// </remarks>
+    /// <param name="trustDomain">The trust domain these authorities speak for.</param>
+    /// <param name="concatenatedDer">The authorities as concatenated DER certificates.</param>
+    /// <param name="knownCertificates">
+    /// Certificates to reuse instead of decoding again; the caller keeps them and must not dispose
+    /// them during the call. Certificates with a private key are ignored. Null reuses nothing.
+    /// </param>
     /// <exception cref="FormatException">The data is empty or is not a sequence of DER certificates.</exception>
-    public static X509Bundle FromDer(TrustDomain trustDomain, ReadOnlySpan<byte> concatenatedDer)
+    public static X509Bundle FromDer(TrustDomain trustDomain, ReadOnlySpan<byte> concatenatedDer, IReadOnlyList<X509Certificate2>? knownCertificates = null)
     {
         ArgumentNullException.ThrowIfNull(trustDomain);
-        return new X509Bundle(trustDomain, CertificateDer.LoadConcatenated(concatenatedDer, $"X.509 bundle of {trustDomain}"));
+        return new X509Bundle(trustDomain, CertificateDer.LoadConcatenated(concatenatedDer, $"X.509 bundle of {trustDomain}", knownCertificates));
     }
 
     /// <summary>Loads a bundle from PEM text holding one or more CERTIFICATE blocks.</summary>

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 using Spiffe.Bundles;
@@ -21,7 +22,9 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
     public const string FetchJwtBundles = "FetchJWTBundles";
     public const string ValidateJwtSvid = "ValidateJWTSVID";
 
-    public X509Context ParseX509Context(X509SVIDResponse response)
+    /// <param name="response">The message.</param>
+    /// <param name="known">Certificates to reuse instead of decoding again (see <see cref="KnownCertificates"/>).</param>
+    public X509Context ParseX509Context(X509SVIDResponse response, IReadOnlyList<X509Certificate2>? known = null)
     {
         if (response.Svids.Count == 0)
         {
@@ -34,10 +37,10 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
         {
             for (int i = 0; i < response.Svids.Count; i++)
             {
-                svids.Add(ParseSvid(response.Svids[i], i, bundles));
+                svids.Add(ParseSvid(response.Svids[i], i, bundles, known));
             }
 
-            AddBundles(response.FederatedBundles, bundles, FetchX509Svid, "federated_bundles", keepExisting: true);
+            AddBundles(response.FederatedBundles, bundles, FetchX509Svid, "federated_bundles", keepExisting: true, known);
             return new X509Context(svids, new X509BundleSet(bundles.Values));
         }
         catch
@@ -52,7 +55,7 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
         }
     }
 
-    private X509Svid ParseSvid(X509SVID message, int index, Dictionary<TrustDomain, X509Bundle> bundles)
+    private X509Svid ParseSvid(X509SVID message, int index, Dictionary<TrustDomain, X509Bundle> bundles, IReadOnlyList<X509Certificate2>? known)
     {
         string field = $"svids[{index}]";
         if (message.SpiffeId.Length == 0)
@@ -72,7 +75,7 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
         X509Svid svid;
         try
         {
-            svid = X509Svid.Parse(message.X509Svid.Span, message.X509SvidKey.Span, Hint(message.Hint));
+            svid = X509Svid.Parse(message.X509Svid.Span, message.X509SvidKey.Span, Hint(message.Hint), known);
         }
         catch (Exception e) when (e is SpiffeException or FormatException or CryptographicException)
         {
@@ -86,7 +89,7 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
                 throw Malformed(FetchX509Svid, $"{field}.spiffe_id {declaredId} differs from the certificate's URI SAN {svid.Id}.");
             }
 
-            X509Bundle ownBundle = LoadBundle(svid.Id.TrustDomain, message.Bundle, FetchX509Svid, $"{field}.bundle");
+            X509Bundle ownBundle = LoadBundle(svid.Id.TrustDomain, message.Bundle, FetchX509Svid, $"{field}.bundle", known);
             if (!bundles.TryAdd(ownBundle.TrustDomain, ownBundle))
             {
                 // Several SVIDs of one trust domain each carry its bundle: the first is kept.
@@ -110,7 +113,9 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
         }
     }
 
-    public X509BundleSet ParseX509Bundles(X509BundlesResponse response)
+    /// <param name="response">The message.</param>
+    /// <param name="known">Certificates to reuse instead of decoding again (see <see cref="KnownCertificates"/>).</param>
+    public X509BundleSet ParseX509Bundles(X509BundlesResponse response, IReadOnlyList<X509Certificate2>? known = null)
     {
         if (response.Bundles.Count == 0)
         {
@@ -120,7 +125,7 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
         var bundles = new Dictionary<TrustDomain, X509Bundle>();
         try
         {
-            AddBundles(response.Bundles, bundles, FetchX509Bundles, "bundles", keepExisting: false);
+            AddBundles(response.Bundles, bundles, FetchX509Bundles, "bundles", keepExisting: false, known);
             return new X509BundleSet(bundles.Values);
         }
         catch
@@ -206,7 +211,7 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
 
     internal const int MaxHintBytes = 1024;
 
-    private void AddBundles(MapField<string, ByteString> map, Dictionary<TrustDomain, X509Bundle> bundles, string operation, string field, bool keepExisting)
+    private void AddBundles(MapField<string, ByteString> map, Dictionary<TrustDomain, X509Bundle> bundles, string operation, string field, bool keepExisting, IReadOnlyList<X509Certificate2>? known)
     {
         foreach ((string key, ByteString der) in map)
         {
@@ -217,16 +222,16 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
                 continue;
             }
 
-            bundles.Add(trustDomain, LoadBundle(trustDomain, der, operation, $"{field}[{key}]"));
+            bundles.Add(trustDomain, LoadBundle(trustDomain, der, operation, $"{field}[{key}]", known));
         }
     }
 
-    private X509Bundle LoadBundle(TrustDomain trustDomain, ByteString der, string operation, string field)
+    private X509Bundle LoadBundle(TrustDomain trustDomain, ByteString der, string operation, string field, IReadOnlyList<X509Certificate2>? known)
     {
         RequireBytes(der, field, operation);
         try
         {
-            return X509Bundle.FromDer(trustDomain, der.Span);
+            return X509Bundle.FromDer(trustDomain, der.Span, known);
         }
         catch (FormatException e)
         {
