@@ -12,15 +12,17 @@ namespace Spiffe.AspNetCore;
 public static class SpiffeHttpContextExtensions
 {
     /// <summary>
-    /// Gets the SPIFFE ID of the client certificate of this request's connection; false when the
-    /// connection has no client certificate or it is not an X509-SVID. It reads the ID that the TLS
-    /// handshake already authenticated and authorized; it does not authenticate on its own.
+    /// Gets the SPIFFE ID that this request's connection authenticated and authorized in its TLS
+    /// handshake on a <c>UseSpiffeMtls</c> endpoint (<see cref="ISpiffePeerFeature"/>); false on any
+    /// other connection. A client certificate that reached the app another way (certificate
+    /// forwarding, middleware setting <c>Connection.ClientCertificate</c>, plain <c>UseHttps</c>) is
+    /// never read: it is not a verified SPIFFE identity.
     /// </summary>
     public static bool TryGetSpiffeId(this HttpContext context, [NotNullWhen(true)] out SpiffeId? id)
     {
         ArgumentNullException.ThrowIfNull(context);
-        id = null;
-        return context.Connection.ClientCertificate is { } certificate && certificate.TryGetSpiffeId(out id);
+        id = context.Features.Get<ISpiffePeerFeature>()?.SpiffeId;
+        return id is not null;
     }
 
     /// <summary>The SPIFFE ID of the caller's X509-SVID.</summary>

@@ -1,4 +1,6 @@
+using System.Net.Security;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Spiffe.Bundles;
@@ -37,7 +39,16 @@ public static class SpiffeListenOptionsExtensions
     public static ListenOptions UseSpiffeMtls(this ListenOptions listenOptions, IX509SvidSource svidSource, IX509BundleSetSource bundleSource, SpiffeIdAuthorizer authorizer, SpiffeTlsOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(listenOptions);
-        return Use(listenOptions, SpiffeTlsServer.MutualTls(svidSource, bundleSource, authorizer, options));
+        SpiffeTlsServer server = SpiffeTlsServer.MutualTls(svidSource, bundleSource, authorizer, options);
+
+        // The verified client is recorded on the connection (ISpiffePeerFeature), the only place the
+        // caller's SPIFFE ID is read from: never HttpContext.Connection.ClientCertificate, which
+        // certificate forwarding or any middleware can set.
+        return Use(listenOptions, context =>
+        {
+            IFeatureCollection features = context.Connection.Features;
+            return server.GetOptions((id, leaf) => features.Set<ISpiffePeerFeature>(new SpiffePeerFeature(id, leaf)));
+        });
     }
 
     /// <summary>
@@ -61,16 +72,17 @@ public static class SpiffeListenOptionsExtensions
     public static ListenOptions UseSpiffeTls(this ListenOptions listenOptions, IX509SvidSource svidSource, SpiffeTlsOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(listenOptions);
-        return Use(listenOptions, SpiffeTlsServer.Tls(svidSource, options));
+        SpiffeTlsServer server = SpiffeTlsServer.Tls(svidSource, options);
+        return Use(listenOptions, _ => server.GetOptions());
     }
 
-    private static ListenOptions Use(ListenOptions listenOptions, SpiffeTlsServer server)
+    private static ListenOptions Use(ListenOptions listenOptions, Func<TlsHandshakeCallbackContext, SslServerAuthenticationOptions> getOptions)
     {
         listenOptions.Protocols = HttpProtocols.Http1AndHttp2;
         return listenOptions.UseHttps(new TlsHandshakeCallbackOptions
         {
             // Throws (SpiffeException) before the first SVID: Kestrel fails the handshake instead of waiting.
-            OnConnection = _ => ValueTask.FromResult(server.GetOptions()),
+            OnConnection = context => ValueTask.FromResult(getOptions(context)),
             HandshakeTimeout = s_handshakeTimeout,
         });
     }

@@ -166,6 +166,52 @@ public sealed partial class KestrelSpiffeTests : IAsyncLifetime
         Assert.Equal("anonymous", body);
     }
 
+    // The review finding: behind UseCertificateForwarding, a certificate sent in a header became
+    // HttpContext.Connection.ClientCertificate and was taken as a SPIFFE ID (HTTP 200).
+    [Theory]
+    [InlineData("/admin-only", HttpStatusCode.Unauthorized)]
+    [InlineData("/whoami", HttpStatusCode.OK)]
+    public async Task ForwardedClientCertificate_PlainHttp_IsNeverAnIdentity(string path, HttpStatusCode expected)
+    {
+        using TestCertificateAuthority attacker = TestCertificateAuthority.Create(TrustDomain.Parse("example.org"));
+        using X509Svid forged = attacker.CreateX509Svid(SpiffeId.Parse("spiffe://example.org/admin"));
+        Uri address = await StartAsync(_ => { }, forwardCertificates: true);
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(address, path));
+        request.Headers.Add("X-Client-Cert", Convert.ToBase64String(forged.Certificate.RawData));
+
+        using HttpResponseMessage response = await http.SendAsync(request);
+
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.OK)
+        {
+            // The forwarding middleware did set the certificate; it is just not an identity.
+            Assert.Equal($"anonymous {forged.Certificate.GetSerialNumberString()}", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    public async Task ForwardedClientCertificate_OnMtlsConnection_CallerStaysTheVerifiedPeer()
+    {
+        using TestCertificateAuthority attacker = TestCertificateAuthority.Create(TrustDomain.Parse("example.org"));
+        using X509Svid forged = attacker.CreateX509Svid(SpiffeId.Parse("spiffe://example.org/admin"));
+        Uri address = await StartAsync(listen => listen.UseSpiffeMtls(Svid(s_serverId), _bundles, SpiffeIdAuthorizer.Exact(s_clientId)), forwardCertificates: true);
+        using HttpClient http = Client(SpiffeTlsClient.MutualTls(Svid(s_clientId), _bundles, SpiffeIdAuthorizer.Exact(s_serverId)));
+
+        HttpResponseMessage Send(string path)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, new Uri(address, path));
+            request.Headers.Add("X-Client-Cert", Convert.ToBase64String(forged.Certificate.RawData));
+            return http.Send(request);
+        }
+
+        using HttpResponseMessage admin = Send("/admin-only");
+        using HttpResponseMessage whoami = Send("/whoami");
+
+        Assert.Equal(HttpStatusCode.Forbidden, admin.StatusCode);
+        Assert.Equal($"{s_clientId} {forged.Certificate.GetSerialNumberString()}", await whoami.Content.ReadAsStringAsync());
+    }
+
     private async Task<string> ServerSerialSeenAsync(SpiffeTlsClient client, Uri address)
     {
         string? serial = null;
@@ -181,11 +227,22 @@ public sealed partial class KestrelSpiffeTests : IAsyncLifetime
         return serial ?? throw new InvalidOperationException("The server certificate was not seen.");
     }
 
-    private async Task<Uri> StartAsync(Action<ListenOptions> configure)
+    private async Task<Uri> StartAsync(Action<ListenOptions> configure, bool forwardCertificates = false)
     {
         KestrelTestServer server = await KestrelTestServer.StartAsync(configure, app =>
         {
-            app.MapGet("/whoami", (HttpContext context) => context.TryGetSpiffeId(out SpiffeId? id) ? id.ToString() : "anonymous");
+            if (forwardCertificates)
+            {
+                // X-Client-Cert, base64 DER: the middleware's defaults.
+                app.UseCertificateForwarding();
+                app.MapGet("/whoami", (HttpContext context) =>
+                    $"{(context.TryGetSpiffeId(out SpiffeId? forwardedId) ? forwardedId.ToString() : "anonymous")} {context.Connection.ClientCertificate?.GetSerialNumberString() ?? "none"}");
+            }
+            else
+            {
+                app.MapGet("/whoami", (HttpContext context) => context.TryGetSpiffeId(out SpiffeId? id) ? id.ToString() : "anonymous");
+            }
+
             app.MapGet("/serial", (HttpContext context) => context.Connection.ClientCertificate?.GetSerialNumberString() ?? "none");
             app.MapGet("/slow-serial", async (HttpContext context) =>
             {

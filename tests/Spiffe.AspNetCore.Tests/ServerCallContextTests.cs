@@ -11,17 +11,33 @@ public sealed class ServerCallContextTests
     private static readonly SpiffeId s_clientId = SpiffeId.Parse("spiffe://example.org/frontend");
 
     [Fact]
-    public void GetSpiffeId_ConnectionWithClientSvid_ReturnsItsId()
+    public void GetSpiffeId_ConnectionWithVerifiedPeer_ReturnsItsId()
     {
+        using TestCertificateAuthority ca = TestCertificateAuthority.Create(TrustDomain.Parse("example.org"));
+        using X509Svid svid = ca.CreateX509Svid(s_clientId);
+        var http = new DefaultHttpContext();
+        http.Features.Set<ISpiffePeerFeature>(new SpiffePeerFeature(s_clientId, svid.Certificate));
+        var call = new FakeServerCallContext(http);
+
+        Assert.Equal(s_clientId, call.GetSpiffeId());
+        Assert.True(call.TryGetSpiffeId(out SpiffeId? id));
+        Assert.Equal(s_clientId, id);
+    }
+
+    [Fact]
+    public void GetSpiffeId_ClientCertificateSetWithoutVerification_IsNotAnIdentity()
+    {
+        // What certificate forwarding or any middleware does: a certificate on the connection that
+        // no UseSpiffeMtls handshake verified.
         using TestCertificateAuthority ca = TestCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         using X509Svid svid = ca.CreateX509Svid(s_clientId);
         var http = new DefaultHttpContext();
         http.Connection.ClientCertificate = svid.Certificate;
         var call = new FakeServerCallContext(http);
 
-        Assert.Equal(s_clientId, call.GetSpiffeId());
-        Assert.True(call.TryGetSpiffeId(out SpiffeId? id));
-        Assert.Equal(s_clientId, id);
+        Assert.False(call.TryGetSpiffeId(out SpiffeId? id));
+        Assert.Null(id);
+        Assert.Throws<InvalidOperationException>(() => call.GetSpiffeId());
     }
 
     [Fact]

@@ -42,7 +42,7 @@ internal sealed class PeerSvidVerifier
         _bundleSource = bundleSource;
         _authorizer = authorizer;
         _ownSvids = ownSvids;
-        Callback = Verify;
+        Callback = (sender, certificate, chain, errors) => Verify(certificate, chain, errors, out _);
     }
 
     internal RemoteCertificateValidationCallback Callback { get; }
@@ -86,8 +86,11 @@ internal sealed class PeerSvidVerifier
         return policy;
     }
 
-    private bool Verify(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    /// <summary>The validation callback's decision, with the peer's SPIFFE ID when it is allowed.</summary>
+    internal bool Verify(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SpiffeId? id)
     {
+        id = null;
+
         // SVIDs carry no DNS name, so a client always sees a name mismatch (DOTNET-NOTES §2.9
         // pitfall 7); the SPIFFE ID is authorized instead. Every other error fails.
         if ((errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) != SslPolicyErrors.None || certificate is null || chain is null)
@@ -95,13 +98,19 @@ internal sealed class PeerSvidVerifier
             return false;
         }
 
-        if (!TryAuthenticate(certificate, chain, _bundleSource, out SpiffeId? id))
+        if (!TryAuthenticate(certificate, chain, _bundleSource, out SpiffeId? authenticated))
         {
             return false;
         }
 
         Remember(chain.ChainElements);
-        return _authorizer.IsAuthorized(id);
+        if (!_authorizer.IsAuthorized(authenticated))
+        {
+            return false;
+        }
+
+        id = authenticated;
+        return true;
     }
 
     private void Remember(X509ChainElementCollection elements)

@@ -100,6 +100,35 @@ public sealed class SpiffeTlsServer
     public SslServerAuthenticationOptions GetOptions() =>
         Build(_fixedContext ?? _svidContext!.GetCurrent(), _clientVerifier?.GetChainPolicy());
 
+    /// <summary>
+    /// Options for one handshake, like <see cref="GetOptions()"/>, that also report the client this
+    /// handshake authenticated and authorized: <paramref name="clientVerified"/> is called from the
+    /// certificate validation callback with the client's SPIFFE ID and leaf (owned by the
+    /// <c>SslStream</c>) when, and only when, the client is accepted. Use it to record the verified
+    /// identity on the connection (Spiffe.AspNetCore does) instead of reading the certificate again.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="clientVerified"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">This server does not authenticate clients (made by <see cref="Tls"/>).</exception>
+    /// <exception cref="SpiffeException">The source has no SVID yet (or no longer has one).</exception>
+    public SslServerAuthenticationOptions GetOptions(Action<SpiffeId, X509Certificate2> clientVerified)
+    {
+        ArgumentNullException.ThrowIfNull(clientVerified);
+        PeerSvidVerifier verifier = _clientVerifier ?? throw new InvalidOperationException("This TLS server does not authenticate clients: it was made by SpiffeTlsServer.Tls. Use MutualTls to require client SVIDs.");
+        SslServerAuthenticationOptions options = GetOptions();
+        options.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+        {
+            if (!verifier.Verify(certificate, chain, errors, out SpiffeId? id))
+            {
+                return false;
+            }
+
+            // SslStream hands out X509Certificate2 on .NET; the fallback keeps the contract if that changes.
+            clientVerified(id, certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate!.GetRawCertData()));
+            return true;
+        };
+        return options;
+    }
+
     // Rebuilt only when the context or the chain policy is a new instance (an SVID or bundle change).
     private SslServerAuthenticationOptions GetSharedOptions()
     {
