@@ -10,22 +10,25 @@ namespace Spiffe.WorkloadApi;
 /// JWT-SVIDs for the workload and the JWT bundles to validate other workloads' tokens with, kept
 /// up to date from the Workload API. Tokens are cached per audience set and subject and fetched
 /// again once half their lifetime has passed; an expired token is never returned, and after the
-/// agent denies the workload no cached token is returned either.
+/// agent denies the workload no cached token is returned either. Concurrent requests for a token
+/// that is not cached share one Workload API call.
 /// </summary>
 /// <remarks>
 /// <code>
 /// await using var jwt = await JwtSource.CreateAsync();
-/// JwtSvid token = await jwt.FetchJwtSvidAsync(["https://backend.example.org"]);
+/// JwtSvid token = await jwt.GetJwtSvidAsync(new JwtSvidRequest(["https://backend.example.org"]));
 /// request.Headers.Authorization = new("Bearer", token.Token);
 /// </code>
 /// </remarks>
-public sealed class JwtSource : IJwtBundleSource, IAsyncDisposable
+public sealed class JwtSource : IJwtSvidSource, IJwtBundleSetSource, IAsyncDisposable
 {
     private readonly WorkloadApiClient _client;
     private readonly bool _ownsClient;
     private readonly SourceCore<JwtBundleSet> _core;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<string, JwtSvid> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<JwtSvidRequest, JwtSvid> _cache = new();
+    private readonly ConcurrentDictionary<JwtSvidRequest, Lazy<Task<JwtSvid>>> _inFlight = new();
+    private readonly CancellationTokenSource _disposed = new();
     private int _denials;
 
     private JwtSource(WorkloadApiClient client, bool ownsClient)
@@ -75,44 +78,69 @@ public sealed class JwtSource : IJwtBundleSource, IAsyncDisposable
 
     /// <summary>All current JWT bundles.</summary>
     /// <exception cref="WorkloadApiException">The agent withdrew them (PermissionDenied) or the source is disposed.</exception>
-    public JwtBundleSet GetJwtBundles() =>
+    public JwtBundleSet GetJwtBundleSet() =>
         _core.Current ?? throw new WorkloadApiException(
             _core.Withdrawal?.Kind ?? WorkloadApiErrorKind.Unavailable,
             $"No JWT bundles from {Address}: {_core.Withdrawal?.Message ?? "the source is disposed."}",
             _core.Withdrawal);
 
     /// <summary>
-    /// A JWT-SVID for <paramref name="audiences"/> (at least one), for the default identity or
-    /// <paramref name="subject"/>: from the cache while less than half its lifetime has passed,
-    /// otherwise freshly fetched.
+    /// A JWT-SVID for the request's audiences, for the default identity or the request's subject:
+    /// from the cache (synchronously) while less than half its lifetime has passed, otherwise
+    /// freshly fetched, with one Workload API call shared by every caller asking the same question
+    /// at the same time.
     /// </summary>
+    /// <param name="request">The audiences and optional subject.</param>
+    /// <param name="cancellationToken">Cancels this caller's wait; a fetch shared with other callers goes on.</param>
+    /// <exception cref="ArgumentException"><paramref name="request"/> is <c>default</c>.</exception>
     /// <exception cref="WorkloadApiException">The agent refused (the cache for this workload is cleared on PermissionDenied).</exception>
-    public async Task<JwtSvid> FetchJwtSvidAsync(IReadOnlyCollection<string> audiences, SpiffeId? subject = null, CancellationToken cancellationToken = default)
+    /// <exception cref="ObjectDisposedException">The source is disposed.</exception>
+    public ValueTask<JwtSvid> GetJwtSvidAsync(JwtSvidRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(audiences);
-        string key = CacheKey(audiences, subject);
-        DateTimeOffset now = _client.TimeProvider.GetUtcNow();
-        if (_cache.TryGetValue(key, out JwtSvid? cached) && IsFresh(cached, now))
+        if (request.IsDefault)
         {
-            return cached;
+            throw new ArgumentException("The JWT-SVID request is default(JwtSvidRequest); create it with new JwtSvidRequest(audiences).", nameof(request));
         }
 
+        ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+        if (_cache.TryGetValue(request, out JwtSvid? cached) && IsFresh(cached, _client.TimeProvider.GetUtcNow()))
+        {
+            return ValueTask.FromResult(cached);
+        }
+
+        return new ValueTask<JwtSvid>(JoinFetchAsync(request, cancellationToken));
+    }
+
+    private async Task<JwtSvid> JoinFetchAsync(JwtSvidRequest request, CancellationToken cancellationToken)
+    {
+        Lazy<Task<JwtSvid>> fetch = _inFlight.GetOrAdd(request, r => new Lazy<Task<JwtSvid>>(() => FetchAndCacheAsync(r)));
+        return await fetch.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // Runs once per concurrent question, on the source's lifetime rather than any one caller's token.
+    private async Task<JwtSvid> FetchAndCacheAsync(JwtSvidRequest request)
+    {
         int denialsBefore = Volatile.Read(ref _denials);
         JwtSvid fresh;
         try
         {
-            fresh = await _client.FetchJwtSvidAsync(audiences, subject, cancellationToken).ConfigureAwait(false);
+            fresh = await _client.FetchJwtSvidAsync(request.Audiences, request.Subject, _disposed.Token).ConfigureAwait(false);
         }
         catch (WorkloadApiException e) when (e.Kind == WorkloadApiErrorKind.PermissionDenied)
         {
             OnDenied();
             throw;
         }
+        finally
+        {
+            // Only this fetch is in flight for the request (GetOrAdd returned it to everyone else).
+            _inFlight.TryRemove(request, out _);
+        }
 
         // A denial that arrived while this fetch was in flight wins: don't cache across it.
         if (Volatile.Read(ref _denials) == denialsBefore)
         {
-            _cache[key] = fresh;
+            _cache[request] = fresh;
         }
 
         WorkloadApiLog.JwtSvidFetched(_logger, fresh.Id.ToString(), string.Join(",", fresh.Audience), fresh.ExpiresAt);
@@ -126,9 +154,6 @@ public sealed class JwtSource : IJwtBundleSource, IAsyncDisposable
         return now < refreshAt && now < svid.ExpiresAt;
     }
 
-    private static string CacheKey(IReadOnlyCollection<string> audiences, SpiffeId? subject) =>
-        string.Join('\n', audiences.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)) + "\n#" + subject;
-
     private void OnDenied()
     {
         Interlocked.Increment(ref _denials);
@@ -141,6 +166,11 @@ public sealed class JwtSource : IJwtBundleSource, IAsyncDisposable
     /// <summary>Stops the stream, drops cached tokens, and disposes the client if the source created it. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (!_disposed.IsCancellationRequested)
+        {
+            await _disposed.CancelAsync().ConfigureAwait(false);
+        }
+
         await _core.DisposeAsync().ConfigureAwait(false);
         _cache.Clear();
         if (_ownsClient)

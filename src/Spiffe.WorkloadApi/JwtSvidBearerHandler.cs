@@ -6,14 +6,14 @@ namespace Spiffe.WorkloadApi;
 /// <summary>
 /// An <see cref="HttpClient"/> handler that authenticates each request with the workload's
 /// JWT-SVID: it adds exactly <c>Authorization: Bearer &lt;JWT-SVID&gt;</c> for a fixed audience set
-/// (and optional subject), taken from a <see cref="JwtSource"/>, which caches the token and fetches
-/// a new one once half its lifetime has passed.
+/// (and optional subject), taken from an <see cref="IJwtSvidSource"/> (a <see cref="JwtSource"/>
+/// caches the token and fetches a new one once half its lifetime has passed).
 /// </summary>
 /// <remarks>
 /// <para>
 /// A request that already carries an <c>Authorization</c> header is sent unchanged: the caller's
 /// explicit choice wins, and no token is fetched for it. Every other request either gets a token or
-/// fails with <see cref="WorkloadApiException"/> before anything is sent; the handler never lets a
+/// fails before anything is sent (with <see cref="WorkloadApiException"/> from a <see cref="JwtSource"/>); the handler never lets a
 /// request go out unauthenticated.
 /// </para>
 /// <code>
@@ -23,8 +23,8 @@ namespace Spiffe.WorkloadApi;
 /// </remarks>
 public sealed class JwtSvidBearerHandler : DelegatingHandler
 {
-    private readonly JwtSource _source;
-    private readonly string[] _audiences;
+    private readonly IJwtSvidSource _source;
+    private readonly JwtSvidRequest _request;
 
     /// <summary>Creates a handler.</summary>
     /// <param name="source">Where the JWT-SVIDs come from. The handler does not own or dispose it.</param>
@@ -33,23 +33,22 @@ public sealed class JwtSvidBearerHandler : DelegatingHandler
     /// <param name="innerHandler">The handler that sends the request, disposed with this one; when null, set <see cref="DelegatingHandler.InnerHandler"/> before use (<c>IHttpClientFactory</c> does).</param>
     /// <exception cref="ArgumentNullException"><paramref name="source"/> or <paramref name="audiences"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="audiences"/> is empty or holds a null or empty value.</exception>
-    public JwtSvidBearerHandler(JwtSource source, IReadOnlyCollection<string> audiences, SpiffeId? subject = null, HttpMessageHandler? innerHandler = null)
+    public JwtSvidBearerHandler(IJwtSvidSource source, IReadOnlyCollection<string> audiences, SpiffeId? subject = null, HttpMessageHandler? innerHandler = null)
     {
         ArgumentNullException.ThrowIfNull(source);
-        _audiences = CheckAudiences(audiences);
+        _request = new JwtSvidRequest(audiences, subject);
         _source = source;
-        Subject = subject;
         if (innerHandler is not null)
         {
             InnerHandler = innerHandler;
         }
     }
 
-    /// <summary>The audiences the tokens are requested for.</summary>
-    public IReadOnlyList<string> Audiences => Array.AsReadOnly(_audiences);
+    /// <summary>The audiences the tokens are requested for (without duplicates, in ordinal order).</summary>
+    public IReadOnlyList<string> Audiences => _request.Audiences;
 
     /// <summary>The SPIFFE ID tokens are requested for, or null for the workload's default identity.</summary>
-    public SpiffeId? Subject { get; }
+    public SpiffeId? Subject => _request.Subject;
 
     /// <inheritdoc/>
     /// <exception cref="WorkloadApiException">No JWT-SVID could be had; the request was not sent.</exception>
@@ -84,35 +83,15 @@ public sealed class JwtSvidBearerHandler : DelegatingHandler
     {
         try
         {
-            return await _source.FetchJwtSvidAsync(_audiences, Subject, cancellationToken).ConfigureAwait(false);
+            return await _source.GetJwtSvidAsync(_request, cancellationToken).ConfigureAwait(false);
         }
         catch (WorkloadApiException e)
         {
             throw new WorkloadApiException(
                 e.Kind,
-                $"No JWT-SVID for audience(s) {string.Join(", ", _audiences)}{(Subject is null ? string.Empty : $" and subject {Subject}")}; the request {request.Method} {request.RequestUri} was not sent: {e.Message}",
+                $"No JWT-SVID for audience(s) {string.Join(", ", _request.Audiences)}{(Subject is null ? string.Empty : $" and subject {Subject}")}; the request {request.Method} {request.RequestUri} was not sent: {e.Message}",
                 e,
                 e.StatusCode);
         }
-    }
-
-    private static string[] CheckAudiences(IReadOnlyCollection<string> audiences)
-    {
-        ArgumentNullException.ThrowIfNull(audiences);
-        string[] copy = [.. audiences];
-        if (copy.Length == 0)
-        {
-            throw new ArgumentException("At least one audience is required.", nameof(audiences));
-        }
-
-        foreach (string audience in copy)
-        {
-            if (string.IsNullOrEmpty(audience))
-            {
-                throw new ArgumentException("An audience is null or empty.", nameof(audiences));
-            }
-        }
-
-        return copy;
     }
 }

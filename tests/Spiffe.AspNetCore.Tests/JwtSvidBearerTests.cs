@@ -100,7 +100,7 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
         string first = await http.GetStringAsync(new Uri(_address, "/echo-authorization"));
         string second = await http.GetStringAsync(new Uri(_address, "/echo-authorization"));
 
-        JwtSvid expected = await _source.FetchJwtSvidAsync([BackendAudience]);
+        JwtSvid expected = await _source.GetJwtSvidAsync(new JwtSvidRequest([BackendAudience]));
         Assert.Equal($"Bearer {expected.Token}|not validated", first);
         Assert.Equal(first, second);
         Assert.Single(_agent.Calls, c => c.Method == WorkloadApiMethod.FetchJwtSvid);
@@ -120,7 +120,7 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
     [Fact]
     public async Task TwoAuthorizationHeaders_Unauthorized()
     {
-        JwtSvid svid = await _source.FetchJwtSvidAsync([BackendAudience]);
+        JwtSvid svid = await _source.GetJwtSvidAsync(new JwtSvidRequest([BackendAudience]));
         using HttpClient http = PlainClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_address, "/backend"));
         request.Headers.TryAddWithoutValidation("Authorization", ["Bearer " + svid.Token, "Bearer " + svid.Token]);
@@ -155,7 +155,7 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
     [Fact]
     public async Task LowercaseBearerScheme_Accepted()
     {
-        JwtSvid svid = await _source.FetchJwtSvidAsync([BackendAudience]);
+        JwtSvid svid = await _source.GetJwtSvidAsync(new JwtSvidRequest([BackendAudience]));
         using HttpClient http = PlainClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_address, "/backend"));
         request.Headers.TryAddWithoutValidation("Authorization", "bearer " + svid.Token);

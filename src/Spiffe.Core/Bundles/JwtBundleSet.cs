@@ -10,7 +10,7 @@ namespace Spiffe.Bundles;
 /// JwtSvid svid = JwtSvid.ParseAndValidate(token, set, ["my-service"]);
 /// </code>
 /// </remarks>
-public sealed class JwtBundleSet : IJwtBundleSource
+public sealed class JwtBundleSet : IJwtBundleSetSource
 {
     private readonly Dictionary<TrustDomain, JwtBundle> _bundles;
 
@@ -42,6 +42,9 @@ public sealed class JwtBundleSet : IJwtBundleSource
         ArgumentNullException.ThrowIfNull(trustDomain);
         return _bundles.GetValueOrDefault(trustDomain);
     }
+
+    /// <summary>This set (a fixed set is its own source).</summary>
+    public JwtBundleSet GetJwtBundleSet() => this;
 
     /// <summary>The number of trust domains.</summary>
     public override string ToString() => $"JwtBundleSet({_bundles.Count} trust domains)";
