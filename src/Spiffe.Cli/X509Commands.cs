@@ -127,11 +127,10 @@ internal static class X509Commands
     {
         Directory.CreateDirectory(directory);
         X509Svid svid = context.DefaultSvid;
-        (string certificates, string key) = svid.ToPem();
         var written = new List<string>
         {
-            AtomicFile.Write(directory, "svid.pem", certificates, secret: false),
-            AtomicFile.Write(directory, "svid_key.pem", key, secret: true),
+            AtomicFile.Write(directory, "svid.pem", svid.ToPem(), secret: false),
+            AtomicFile.Write(directory, "svid_key.pem", svid.ExportPrivateKeyPem(), secret: true),
         };
         foreach (X509Bundle bundle in context.Bundles)
         {

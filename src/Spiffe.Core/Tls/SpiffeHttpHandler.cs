@@ -25,7 +25,7 @@ namespace Spiffe.Tls;
 /// the start) also starts a new inner handler once: the intermediate joins the chain policy as a
 /// path hint, so resumed TLS sessions, which carry only the leaf, still validate. A retired inner handler is
 /// disposed after <see cref="SpiffeHttpHandlerOptions.DrainPeriod"/> once no request is running
-/// on it; at most <see cref="MaxRetiredHandlers"/> are kept (the oldest is disposed beyond that).
+/// on it; at most eight are kept (the oldest is disposed beyond that).
 /// Pooled connections live at most <see cref="SpiffeHttpHandlerOptions.PooledConnectionLifetime"/>
 /// (5 minutes or less) and at most a quarter of the validity period of the SVID the inner handler
 /// presents (an agent issues its peers SVIDs of the same lifetime and rotates them at about half
@@ -57,8 +57,8 @@ namespace Spiffe.Tls;
 /// </remarks>
 public sealed class SpiffeHttpHandler : HttpMessageHandler
 {
-    /// <summary>How many retired inner handlers are kept draining at most; beyond that the oldest is disposed at once.</summary>
-    public const int MaxRetiredHandlers = 8;
+    // How many retired inner handlers are kept draining at most; beyond that the oldest is disposed at once.
+    internal const int MaxRetiredHandlers = 8;
 
     // In-flight counter value of a disposed generation; far enough from int.MinValue that late decrements cannot wrap.
     private const int Disposed = int.MinValue / 2;

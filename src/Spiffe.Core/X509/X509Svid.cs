@@ -145,17 +145,19 @@ public sealed class X509Svid : IDisposable
         }
     }
 
+    /// <summary>The chain as PEM <c>CERTIFICATE</c> blocks, leaf first; no key material (see <see cref="ExportPrivateKeyPem"/>).</summary>
+    public string ToPem() => CertificateDer.ToPem(_chain);
+
     /// <summary>
-    /// The chain as PEM CERTIFICATE blocks (leaf first) and the private key as a PKCS#8
-    /// <c>PRIVATE KEY</c> block. Treat the key text as a secret.
+    /// The private key as a PKCS#8 <c>PRIVATE KEY</c> PEM block: a secret, asked for by name so it is
+    /// never exported by accident. Write it to a file only the workload can read, and drop the string soon.
     /// </summary>
-    public (string Certificates, string PrivateKey) ToPem()
+    public string ExportPrivateKeyPem()
     {
-        string certificates = CertificateDer.ToPem(_chain);
         byte[] pkcs8 = ExportPkcs8();
         try
         {
-            return (certificates, new string(PemEncoding.Write("PRIVATE KEY", pkcs8)));
+            return new string(PemEncoding.Write("PRIVATE KEY", pkcs8));
         }
         finally
         {

@@ -27,8 +27,9 @@ namespace Spiffe.X509;
 /// </remarks>
 public sealed class X509SvidValidator
 {
-    /// <summary>The default number of validated chains remembered.</summary>
-    public const int DefaultCacheSize = 1000;
+    /// <summary>The number of validated chains remembered when the constructor is not told otherwise.</summary>
+    /// <remarks>A property, not a constant, so a later release can change it without recompiling callers.</remarks>
+    public static int DefaultCacheSize => 1000;
 
     private readonly IX509BundleSource _bundleSource;
     private readonly TimeProvider _timeProvider;
@@ -37,15 +38,16 @@ public sealed class X509SvidValidator
     /// <summary>Creates a validator.</summary>
     /// <param name="bundleSource">Where to find the X.509 bundle of a peer's trust domain; no bundle means untrusted.</param>
     /// <param name="timeProvider">The clock used as the path validation time; <see cref="TimeProvider.System"/> when null.</param>
-    /// <param name="cacheSize">How many successfully validated chains to remember; 0 disables the cache.</param>
+    /// <param name="cacheSize">How many successfully validated chains to remember; 0 disables the cache; <see cref="DefaultCacheSize"/> when null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="cacheSize"/> is negative.</exception>
-    public X509SvidValidator(IX509BundleSource bundleSource, TimeProvider? timeProvider = null, int cacheSize = DefaultCacheSize)
+    public X509SvidValidator(IX509BundleSource bundleSource, TimeProvider? timeProvider = null, int? cacheSize = null)
     {
         ArgumentNullException.ThrowIfNull(bundleSource);
-        ArgumentOutOfRangeException.ThrowIfNegative(cacheSize);
+        int size = cacheSize ?? DefaultCacheSize;
+        ArgumentOutOfRangeException.ThrowIfNegative(size, nameof(cacheSize));
         _bundleSource = bundleSource;
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _cache = cacheSize == 0 ? null : new ValidationCache(cacheSize);
+        _cache = size == 0 ? null : new ValidationCache(size);
     }
 
     internal long CacheHits => _cache?.Hits ?? 0;

@@ -184,10 +184,12 @@ public sealed class X509SvidTests
         using var ca = TestCertificateAuthority.Create(SvidCases.TrustDomain, new() { WithIntermediate = withIntermediate });
         using X509Svid original = ca.CreateX509Svid(SvidCases.Id, new() { KeyType = keyType });
 
-        (string certificates, string privateKey) = original.ToPem();
+        string certificates = original.ToPem();
+        string privateKey = original.ExportPrivateKeyPem();
         using X509Svid copy = X509Svid.FromPem(certificates, privateKey);
 
         Assert.StartsWith("-----BEGIN CERTIFICATE-----", certificates, StringComparison.Ordinal);
+        Assert.DoesNotContain("PRIVATE KEY", certificates, StringComparison.Ordinal); // the key only when asked for by name
         Assert.StartsWith("-----BEGIN PRIVATE KEY-----", privateKey, StringComparison.Ordinal);
         Assert.Equal(original.Id, copy.Id);
         Assert.Equal(original.ToDer(), copy.ToDer());
@@ -201,7 +203,7 @@ public sealed class X509SvidTests
     {
         using var ca = TestCertificateAuthority.Create(SvidCases.TrustDomain);
         using X509Svid original = ca.CreateX509Svid(SvidCases.Id, new() { KeyType = keyType });
-        (string certificates, _) = original.ToPem();
+        string certificates = original.ToPem();
         byte[] legacy;
         if (keyType == TestKeyType.Rsa2048)
         {
@@ -227,7 +229,7 @@ public sealed class X509SvidTests
     {
         using var ca = TestCertificateAuthority.Create(SvidCases.TrustDomain);
         using X509Svid original = ca.CreateX509Svid(SvidCases.Id);
-        (string certificates, _) = original.ToPem();
+        string certificates = original.ToPem();
         string keyPem = label is null ? "not pem" : new string(PemEncoding.Write(label, [0x30, 0x00]));
 
         X509SvidException e = Assert.Throws<X509SvidException>(() => X509Svid.FromPem(certificates, keyPem));
@@ -240,7 +242,8 @@ public sealed class X509SvidTests
     {
         using var ca = TestCertificateAuthority.Create(SvidCases.TrustDomain);
         using X509Svid original = ca.CreateX509Svid(SvidCases.Id);
-        (string certificates, string privateKey) = original.ToPem();
+        string certificates = original.ToPem();
+        string privateKey = original.ExportPrivateKeyPem();
 
         X509SvidException e = Assert.Throws<X509SvidException>(() => X509Svid.FromPem(privateKey + certificates, privateKey));
 
