@@ -20,6 +20,12 @@ internal static class Duration
         char unit = text[^1];
         if (char.IsAsciiLetter(unit))
         {
+            if (!double.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out double value)
+                || double.IsNaN(value))
+            {
+                throw new CliException($"{option} {text} is not a duration; use a number and a unit, {Examples}.");
+            }
+
             double scale = unit switch
             {
                 's' => 1,
@@ -28,11 +34,6 @@ internal static class Duration
                 'd' => 86400,
                 _ => throw new CliException($"{option} {text}: unknown unit '{unit}'; use s, m, h or d, {Examples}."),
             };
-            if (!double.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out double value)
-                || double.IsNaN(value))
-            {
-                throw new CliException($"{option} {text} is not a duration; use a number and a unit, {Examples}.");
-            }
 
             double seconds = value * scale;
 

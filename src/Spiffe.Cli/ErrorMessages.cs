@@ -86,9 +86,16 @@ internal static partial class ErrorMessages
         {
             if (current is SocketException socket)
             {
-                return exception.Kind == WorkloadApiErrorKind.Unavailable && socket.SocketErrorCode == SocketError.ConnectionRefused
-                    ? $"{operation}cannot connect to the Workload API at {address}: connection refused ({await RefusedAsync(address).ConfigureAwait(false)})"
-                    : exception.Message;
+                switch (socket.SocketErrorCode)
+                {
+                    case SocketError.ConnectionRefused:
+                        return $"{operation}cannot connect to the Workload API at {address}: connection refused ({await RefusedAsync(address).ConfigureAwait(false)})";
+                    case SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown:
+                        // Connected, then dropped before any HTTP/2 answer: the listener is something else.
+                        return $"{operation}{address} accepted the connection but did not answer as a gRPC (HTTP/2) server; {AgentHint}";
+                    default:
+                        return exception.Message;
+                }
             }
         }
 

@@ -105,9 +105,12 @@ public sealed class CliInputTests : IDisposable
     public async Task DevAgent_StaleSocketFile_IsReplaced()
     {
         // A socket bound and closed without being removed: what a killed agent leaves behind.
+        // .NET removes the file of a socket it bound when that socket is disposed, so bind elsewhere and move it.
+        string bound = Path.Combine(_directory, "bound.sock");
         using (var stale = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
         {
-            stale.Bind(new UnixDomainSocketEndPoint(SocketPath));
+            stale.Bind(new UnixDomainSocketEndPoint(bound));
+            File.Move(bound, SocketPath);
         }
 
         Assert.True(File.Exists(SocketPath));
