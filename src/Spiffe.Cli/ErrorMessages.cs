@@ -39,6 +39,8 @@ internal static partial class ErrorMessages
             $"another process is already listening on {path} (a second dev-agent?); stop it, or choose another --socket path",
         UnixSocketFileState.AccessDenied =>
             $"{path} is a socket this user may not connect to, so it may be in use; remove it if it is stale, or choose another --socket path",
+        UnixSocketFileState.NotASocket when Directory.Exists(path) =>
+            $"{path} is a directory; give the path of the socket to create in it, e.g. --socket unix://{Path.Combine(path, "agent.sock")}",
         UnixSocketFileState.NotASocket =>
             $"{path} exists and is not a socket; it was left untouched: choose another --socket path",
         _ => $"cannot listen on {path}",

@@ -63,6 +63,8 @@ internal static class SpiffeCli
 /// <summary>What every command handler needs: the writers, the shared options, and uniform failure handling.</summary>
 internal sealed class CliContext(TextWriter output, TextWriter error, Option<string?> socket, Option<bool> json, Func<string, string?> environment)
 {
+    private const int MaxUnixSocketPathBytes = 107;
+
     private WorkloadApiAddress? _address;
 
     public TextWriter Output { get; } = output;
@@ -98,6 +100,12 @@ internal sealed class CliContext(TextWriter output, TextWriter error, Option<str
         catch (WorkloadApiException e)
         {
             throw new CliException($"{source}: {e.Message}", e);
+        }
+
+        // The kernel's limit (sun_path); .NET's own message names a parameter and a length in characters.
+        if (_address.UnixSocketPath is { } path && System.Text.Encoding.UTF8.GetByteCount(path) > MaxUnixSocketPathBytes)
+        {
+            throw new CliException($"{source}: the socket path {path} is {System.Text.Encoding.UTF8.GetByteCount(path)} bytes long; Unix sockets allow at most {MaxUnixSocketPathBytes}: choose a shorter path.");
         }
 
         return _address;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Threading.Channels;
 using Spiffe.Bundles;
 using Spiffe.WorkloadApi;
 using Spiffe.X509;
@@ -55,32 +56,7 @@ internal static class X509Commands
             },
         };
         var watch = new Command("watch", "Print every X.509 update, with the time it arrived, until interrupted") { count };
-        watch.SetAction((parse, ct) => cli.RunAsync(async () =>
-        {
-            int? limit = parse.GetValue(count);
-            int seen = 0;
-            await using WorkloadApiClient client = cli.CreateClient(parse);
-            try
-            {
-                await foreach (X509Context context in client.WatchX509ContextAsync(ct).ConfigureAwait(false))
-                {
-                    using (context)
-                    {
-                        await PrintAsync(cli, parse.GetValue(cli.Json), context, chosen: null, receivedAt: DateTimeOffset.UtcNow).ConfigureAwait(false);
-                        await cli.Output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                    }
-
-                    if (++seen == limit)
-                    {
-                        break;
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                // Interrupted: a normal way to stop watching.
-            }
-        }, ct));
+        watch.SetAction((parse, ct) => cli.RunAsync(() => WatchAsync(cli, parse, parse.GetValue(count), ct), ct));
 
         return new Command("x509", "X509-SVIDs and X.509 bundles") { fetch, watch };
     }
@@ -109,6 +85,85 @@ internal static class X509Commands
         }
 
         return directory;
+    }
+
+    /// <summary>
+    /// Prints every update until <paramref name="limit"/> or Ctrl-C. While the Workload API cannot be reached the
+    /// watch keeps retrying; each new reason is printed once to stderr, so a wrong socket is not a silent hang.
+    /// </summary>
+    private static async Task WatchAsync(CliContext cli, ParseResult parse, int? limit, CancellationToken cancellationToken)
+    {
+        bool json = parse.GetValue(cli.Json);
+        await using WorkloadApiClient client = cli.CreateClient(parse);
+        var updates = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task watching = WatchIntoAsync(client, updates.Writer, stop.Token);
+        int seen = 0;
+        string? lastError = null;
+        try
+        {
+            await foreach (object item in updates.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (item is WorkloadApiException error)
+                {
+                    string reason = (await ErrorMessages.DescribeAsync(error, client.Address).ConfigureAwait(false)).TrimEnd('.');
+                    string? next = error.IsRetryable ? "retrying until it answers (Ctrl-C stops)"
+                        : error.Kind == WorkloadApiErrorKind.MalformedResponse ? "waiting for the next update"
+                        : null; // stops the watch: reported once, below, as the command's failure
+                    if (next is not null && reason != lastError)
+                    {
+                        await cli.Error.WriteLineAsync($"spiffe: {reason}; {next}.").ConfigureAwait(false);
+                        await cli.Error.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                        lastError = reason;
+                    }
+
+                    continue;
+                }
+
+                lastError = null;
+                using (var context = (X509Context)item)
+                {
+                    await PrintAsync(cli, json, context, chosen: null, receivedAt: DateTimeOffset.UtcNow).ConfigureAwait(false);
+                    await cli.Output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+
+                if (++seen == limit)
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Interrupted: a normal way to stop watching.
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            while (updates.Reader.TryRead(out object? left))
+            {
+                (left as IDisposable)?.Dispose();
+            }
+        }
+
+        // A watch that stopped by itself did so on an error that is not retried (e.g. InvalidArgument): report it.
+        await watching.ConfigureAwait(false);
+    }
+
+    private static async Task WatchIntoAsync(WorkloadApiClient client, ChannelWriter<object> writer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.WatchX509ContextAsync(new ChannelWatcher<X509Context>(writer), cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped by the command: enough updates, or Ctrl-C.
+        }
+        finally
+        {
+            writer.TryComplete();
+        }
     }
 
     private static async Task PrintAsync(CliContext cli, bool json, X509Context context, X509Svid? chosen, DateTimeOffset? receivedAt)

@@ -221,6 +221,43 @@ public sealed class CliInputTests : IDisposable
     }
 
     [Fact]
+    public async Task X509Watch_NoAgent_SaysWhyWhileItRetries()
+    {
+        var output = new StringWriter();
+        var error = new LineWriter();
+        using var stop = new CancellationTokenSource();
+        Task<int> watch = SpiffeCli.RunAsync(["x509", "watch", "--socket", Socket], output, error, _ => null, stop.Token);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await error.WaitForLineAsync("spiffe: ", timeout.Token);
+        await stop.CancelAsync();
+
+        Assert.Equal(0, await watch.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(
+            $"spiffe: FetchX509SVID: cannot connect to the Workload API at {Socket}: the socket does not exist (is the agent running, is the path right?); retrying until it answers (Ctrl-C stops).",
+            error.Lines[0]);
+        Assert.Empty(output.ToString());
+    }
+
+    [Fact]
+    public async Task DevAgent_SocketPathTooLong_SaysTheLimit()
+    {
+        string path = Path.Combine(_directory, new string('a', 120) + ".sock");
+
+        string line = CliRun.AssertOneLineFailure(await CliRun.RunAsync(["dev-agent", "--socket", "unix://" + path, Td, "example.org", "--id", "spiffe://example.org/web"]));
+
+        Assert.Equal($"spiffe: --socket: the socket path {path} is {path.Length} bytes long; Unix sockets allow at most 107: choose a shorter path.", line);
+    }
+
+    [Fact]
+    public async Task DevAgent_SocketIsADirectory_SuggestsAPathInIt()
+    {
+        string line = CliRun.AssertOneLineFailure(await CliRun.RunAsync(["dev-agent", "--socket", "unix://" + _directory, Td, "example.org", "--id", "spiffe://example.org/web"]));
+
+        Assert.Equal($"spiffe: {_directory} is a directory; give the path of the socket to create in it, e.g. --socket unix://{SocketPath}", line);
+    }
+
+    [Fact]
     public async Task X509FetchWrite_UnderProc_SaysChooseAnotherDirectory()
     {
         string line = CliRun.AssertOneLineFailure(await CliRun.RunAsync(["x509", "fetch", "--socket", Socket, "--write", "/proc/svid"]));
