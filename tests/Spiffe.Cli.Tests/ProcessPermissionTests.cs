@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Spiffe.Cli.Tests;
 
 /// <summary>
-/// <c>--write</c> into a directory the user may not write to. Root ignores file permissions, so when the tests
+/// <c>--write</c> into, or a dev-agent socket in, a directory the user may not write to. Root ignores file permissions, so when the tests
 /// run as root the real spiffe executable is run as the unprivileged user <c>nobody</c> (setpriv); otherwise
 /// the directory is made read-only for the current user and the tool runs in-process.
 /// </summary>
@@ -39,6 +39,24 @@ public sealed class ProcessPermissionTests : IDisposable
         Assert.Equal($"spiffe: cannot write into {target}: permission denied; choose a directory you can write to with --write, or fix its permissions", line);
         Assert.Contains("SPIFFE ID:      spiffe://example.org/web", output, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(target));
+    }
+
+    [Fact]
+    public async Task DevAgent_SocketDirectoryNotWritable_SaysPermissionDeniedAndWhatToDo()
+    {
+        string target = Path.Combine(_directory, "read-only");
+        Directory.CreateDirectory(target);
+        File.SetUnixFileMode(target, (UnixFileMode)0b101_101_101);
+        string socket = Path.Combine(target, "agent.sock");
+        string[] args = ["dev-agent", "--socket", "unix://" + socket, "--trust-domain", "example.org", "--id", "spiffe://example.org/web"];
+
+        (int exit, string output, string error) = Environment.UserName == "root"
+            ? await RunAsNobodyAsync(args)
+            : await CliRun.RunAsync(args);
+
+        string line = CliRun.AssertOneLineFailure((exit, output, error));
+        Assert.Equal($"spiffe: cannot create the socket {socket}: permission denied in {target}; choose a directory you can write to with --socket", line);
+        Assert.False(File.Exists(socket));
     }
 
     private async Task<(int Exit, string Out, string Err)> RunAsNobodyAsync(params string[] args)
