@@ -65,7 +65,7 @@ internal static class BundleCommands
                     bundle.Dispose();
                 }
             }
-        }));
+        }, ct));
 
         return new Command("bundle", "Trust bundles") { show };
     }

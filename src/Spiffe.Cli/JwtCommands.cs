@@ -16,9 +16,10 @@ internal static class JwtCommands
         var fetch = new Command("fetch", "Fetch JWT-SVIDs for the given audiences") { audiences, subject };
         fetch.SetAction((parse, ct) => cli.RunAsync(async () =>
         {
-            SpiffeId? id = parse.GetValue(subject) is { } text ? SpiffeId.Parse(text) : null;
+            SpiffeId? id = parse.GetValue(subject) is { } text ? OptionValues.SpiffeId("--spiffe-id", text) : null;
+            string[] wanted = [.. parse.GetValue(audiences)!.Select(a => OptionValues.NotEmpty("--audience", a, "give the audience the token is for, e.g. --audience backend"))];
             await using WorkloadApiClient client = cli.CreateClient(parse);
-            IReadOnlyList<JwtSvid> svids = await client.FetchJwtSvidsAsync(parse.GetValue(audiences)!, id, ct).ConfigureAwait(false);
+            IReadOnlyList<JwtSvid> svids = await client.FetchJwtSvidsAsync(wanted, id, ct).ConfigureAwait(false);
             if (parse.GetValue(cli.Json))
             {
                 await Json.WriteAsync(cli.Output, w =>
@@ -52,15 +53,17 @@ internal static class JwtCommands
                 await cli.Output.WriteLineAsync($"Expires:    {svid.ExpiresAt:u}").ConfigureAwait(false);
                 await cli.Output.WriteLineAsync($"Token:      {svid.Token}").ConfigureAwait(false);
             }
-        }));
+        }, ct));
 
         var audience = new Option<string>("--audience", "-a") { Description = "The audience the token must carry", Required = true };
         var token = new Option<string>("--token", "-t") { Description = "The JWT-SVID to validate", Required = true };
         var validate = new Command("validate", "Ask the Workload API to validate a JWT-SVID") { audience, token };
         validate.SetAction((parse, ct) => cli.RunAsync(async () =>
         {
+            string tokenText = OptionValues.NotEmpty("--token", parse.GetValue(token), "give the JWT-SVID to validate, e.g. --token \"$(spiffe jwt fetch -a backend --json | jq -r '.svids[0].token')\"");
+            string audienceText = OptionValues.NotEmpty("--audience", parse.GetValue(audience), "give the audience the token must carry, e.g. --audience backend");
             await using WorkloadApiClient client = cli.CreateClient(parse);
-            JwtSvid svid = await client.ValidateJwtSvidAsync(parse.GetValue(token)!, parse.GetValue(audience)!, ct).ConfigureAwait(false);
+            JwtSvid svid = await client.ValidateJwtSvidAsync(tokenText, audienceText, ct).ConfigureAwait(false);
             if (parse.GetValue(cli.Json))
             {
                 await Json.WriteAsync(cli.Output, w =>
@@ -82,7 +85,7 @@ internal static class JwtCommands
             }
 
             await cli.Output.WriteLineAsync($"Valid JWT-SVID for {svid.Id} (audience {string.Join(", ", svid.Audience)}, expires {svid.ExpiresAt:u})").ConfigureAwait(false);
-        }));
+        }, ct));
 
         return new Command("jwt", "JWT-SVIDs") { fetch, validate };
     }

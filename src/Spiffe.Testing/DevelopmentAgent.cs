@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Grpc.Core;
 using Spiffe.Bundles;
 using Spiffe.Jwt;
 
@@ -88,7 +89,7 @@ public sealed class DevelopmentAgent : IAsyncDisposable
             throw new ArgumentException("The SVID lifetime must be at least 2 s and the rotation interval shorter than it.", nameof(options));
         }
 
-        WorkloadApiServer server = await WorkloadApiServer.StartAsync(new WorkloadApiServerOptions { SocketPath = options.SocketPath }, cancellationToken).ConfigureAwait(false);
+        WorkloadApiServer server = await WorkloadApiServer.StartAsync(new WorkloadApiServerOptions { SocketPath = options.SocketPath, SocketFileMode = options.SocketFileMode }, cancellationToken).ConfigureAwait(false);
         var agent = new DevelopmentAgent(options, trustDomain, server);
         try
         {
@@ -138,7 +139,12 @@ public sealed class DevelopmentAgent : IAsyncDisposable
             IEnumerable<SpiffeId> ids = request.SpiffeId is { Length: > 0 } wanted
                 ? _options.Ids.Where(id => id.ToString() == wanted)
                 : _options.Ids;
-            return [.. ids.Select(id => new WorkloadApiJwtSvid(id.ToString(), JwtAuthority.MintJwtSvid(id, request.Audiences, _options.JwtSvidTimeToLive)))];
+            List<WorkloadApiJwtSvid> svids = [.. ids.Select(id => new WorkloadApiJwtSvid(id.ToString(), JwtAuthority.MintJwtSvid(id, request.Audiences, _options.JwtSvidTimeToLive)))];
+
+            // Like SPIRE: asking for an identity this workload does not have is PermissionDenied, not an empty answer.
+            return svids.Count > 0
+                ? svids
+                : throw new RpcException(new Status(StatusCode.PermissionDenied, $"no identity issued for {request.SpiffeId}"));
         });
         Server.SetJwtSvidValidator((token, audience) =>
         {

@@ -12,6 +12,12 @@ public sealed class DevelopmentAgentOptions
     /// <summary>The Unix socket path to listen on; null: a fresh temporary directory.</summary>
     public string? SocketPath { get; set; }
 
+    /// <summary>
+    /// The permissions of the socket file. Default: owner read and write (0600): every caller on the
+    /// socket gets every identity, so only the owner may connect unless this is widened.
+    /// </summary>
+    public UnixFileMode SocketFileMode { get; set; } = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
     /// <summary>The lifetime of each X509-SVID. Default 1 hour.</summary>
     public TimeSpan SvidTimeToLive { get; set; } = TimeSpan.FromHours(1);
 

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Spiffe.WorkloadApi.Protocol;
@@ -53,13 +54,15 @@ public sealed class WorkloadApiServer : IAsyncDisposable
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly string? _ownedDirectory;
     private readonly bool _useTcp;
+    private readonly UnixFileMode _socketFileMode;
     private int _port;
     private WebApplication? _app;
     private bool _disposed;
 
-    private WorkloadApiServer(WorkloadApiServerState state, string? socketPath, string? ownedDirectory, bool useTcp)
+    private WorkloadApiServer(WorkloadApiServerState state, string? socketPath, string? ownedDirectory, bool useTcp, UnixFileMode socketFileMode)
     {
         _state = state;
+        _socketFileMode = socketFileMode;
         SocketPath = socketPath;
         _ownedDirectory = ownedDirectory;
         _useTcp = useTcp;
@@ -110,7 +113,7 @@ public sealed class WorkloadApiServer : IAsyncDisposable
         }
 
         var server = new WorkloadApiServer(
-            new WorkloadApiServerState(options.TimeProvider ?? TimeProvider.System), socketPath, ownedDirectory, options.UseTcp);
+            new WorkloadApiServerState(options.TimeProvider ?? TimeProvider.System), socketPath, ownedDirectory, options.UseTcp, options.SocketFileMode);
         try
         {
             await server.RestartAsync(cancellationToken).ConfigureAwait(false);
@@ -401,6 +404,7 @@ public sealed class WorkloadApiServer : IAsyncDisposable
                 kestrel.ListenUnixSocket(SocketPath!, ConfigureListener);
             }
         });
+        builder.Services.Configure<SocketTransportOptions>(transport => transport.CreateBoundListenSocket = CreateBoundListenSocket);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddRoutingCore();
         builder.Services.AddGrpc();
@@ -426,6 +430,27 @@ public sealed class WorkloadApiServer : IAsyncDisposable
         }
 
         Volatile.Write(ref _app, app);
+    }
+
+    private Socket CreateBoundListenSocket(EndPoint endpoint)
+    {
+        Socket socket = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+        if (endpoint is UnixDomainSocketEndPoint && !OperatingSystem.IsWindows())
+        {
+            // Bound but not yet listening: nobody can connect before the mode is set (the socket file is
+            // created with the process umask, typically 0755, which lets every local user in).
+            try
+            {
+                File.SetUnixFileMode(SocketPath!, _socketFileMode);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        return socket;
     }
 
     private void ConfigureListener(ListenOptions listen)

@@ -16,6 +16,13 @@ public sealed class WorkloadApiServerOptions
     /// </summary>
     public bool UseTcp { get; set; }
 
+    /// <summary>
+    /// The permissions of the Unix socket file, set after the socket is bound and before it accepts
+    /// connections, so no other user can connect in between. Default: owner read and write (0600),
+    /// since every caller on the socket gets the served identities. Ignored on Windows and in TCP mode.
+    /// </summary>
+    public UnixFileMode SocketFileMode { get; set; } = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
     /// <summary>The clock that stamps <see cref="RecordedCall.ReceivedAt"/>; <see cref="TimeProvider.System"/> when <see langword="null"/>.</summary>
     public TimeProvider? TimeProvider { get; set; }
 }

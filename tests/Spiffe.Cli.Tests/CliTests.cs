@@ -85,6 +85,108 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task X509Fetch_Json_DoesNotEscapePlus()
+    {
+        (int exit, string output, string error) = await RunAsync("x509", "fetch", "--socket", Socket, "--json");
+
+        Assert.True(exit == 0, error);
+        Assert.DoesNotContain("\\u002B", output, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("+00:00\"", output, StringComparison.Ordinal); // not_after, e.g. "2026-12-04T18:00:00.0000000+00:00"
+        using JsonDocument document = JsonDocument.Parse(output);
+        Assert.EndsWith("+00:00", document.RootElement.GetProperty("svids")[0].GetProperty("not_after").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task X509Fetch_SpiffeId_PrintsAndWritesThatSvid()
+    {
+        string target = Path.Combine(_directory, "db");
+
+        (int exit, string output, string error) = await RunAsync("x509", "fetch", "--socket", Socket, "--spiffe-id", "spiffe://example.org/db", "--write", target);
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("SPIFFE ID:      spiffe://example.org/db", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("spiffe://example.org/web", output, StringComparison.Ordinal);
+        string certificates = await File.ReadAllTextAsync(Path.Combine(target, "svid.pem"));
+        string key = await File.ReadAllTextAsync(Path.Combine(target, "svid_key.pem"));
+        using var svid = X509.X509Svid.FromPem(certificates, key);
+        Assert.Equal("spiffe://example.org/db", svid.Id.ToString());
+    }
+
+    [Fact]
+    public async Task X509Fetch_SpiffeIdNotIssued_ListsTheIdsThereAre()
+    {
+        (int exit, string output, string error) = await RunAsync("x509", "fetch", "--socket", Socket, "--spiffe-id", "spiffe://example.org/nope", "--write", Path.Combine(_directory, "nope"));
+
+        string line = CliRun.AssertOneLineFailure((exit, output, error));
+        Assert.Equal($"spiffe: the Workload API at {Socket} gave no X509-SVID for spiffe://example.org/nope; it has spiffe://example.org/web, spiffe://example.org/db.", line);
+        Assert.Empty(output);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_directory, "nope")));
+    }
+
+    [Fact]
+    public async Task X509Fetch_WriteOverExistingFiles_ReplacesThemAndKeepsTheKeyPrivate()
+    {
+        // A re-run refreshes the files; even a key file someone widened comes back 0600 (it is a new file renamed over the old).
+        string target = Path.Combine(_directory, "refresh");
+        Directory.CreateDirectory(target);
+        await File.WriteAllTextAsync(Path.Combine(target, "svid.pem"), "old");
+        await File.WriteAllTextAsync(Path.Combine(target, "svid_key.pem"), "old");
+        File.SetUnixFileMode(Path.Combine(target, "svid_key.pem"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        (int exit, string output, string error) = await RunAsync("x509", "fetch", "--socket", Socket, "--write", target);
+
+        Assert.True(exit == 0, error);
+        Assert.Contains($"Wrote svid.pem, svid_key.pem, bundle.pem to {target}", output, StringComparison.Ordinal);
+        Assert.StartsWith("-----BEGIN CERTIFICATE-----", await File.ReadAllTextAsync(Path.Combine(target, "svid.pem")), StringComparison.Ordinal);
+        Assert.StartsWith("-----BEGIN PRIVATE KEY-----", await File.ReadAllTextAsync(Path.Combine(target, "svid_key.pem")), StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(target, "svid_key.pem")));
+        Assert.Empty(Directory.GetFiles(target, "*.tmp"));
+    }
+
+    [Fact]
+    public async Task X509Watch_PrintsTheTimeOfEachUpdate()
+    {
+        DateTimeOffset before = DateTimeOffset.UtcNow.AddSeconds(-1);
+
+        (int exit, string output, string error) = await RunAsync("x509", "watch", "--socket", Socket, "--count", "1");
+
+        Assert.True(exit == 0, error);
+        string first = output.Split('\n')[0];
+        Assert.StartsWith("Update at ", first, StringComparison.Ordinal);
+        DateTimeOffset at = DateTimeOffset.ParseExact(first["Update at ".Length..].TrimEnd('\r'), "u", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(at, before.AddSeconds(-1), DateTimeOffset.UtcNow.AddSeconds(1));
+    }
+
+    [Fact]
+    public async Task X509Watch_Json_CarriesReceivedAt()
+    {
+        (int exit, string output, string error) = await RunAsync("x509", "watch", "--socket", Socket, "--count", "1", "--json");
+
+        Assert.True(exit == 0, error);
+        using JsonDocument document = JsonDocument.Parse(output);
+        Assert.True(DateTimeOffset.TryParse(document.RootElement.GetProperty("received_at").GetString(), System.Globalization.CultureInfo.InvariantCulture, out _));
+    }
+
+    [Fact]
+    public async Task DevAgent_SecondOnSocketInUse_RefusesAndTheFirstKeepsServing()
+    {
+        (int exit, string output, string error) = await RunAsync("dev-agent", "--socket", Socket, "--trust-domain", "example.org", "--id", "spiffe://example.org/web");
+
+        string line = CliRun.AssertOneLineFailure((exit, output, error));
+        Assert.Equal($"spiffe: another process is already listening on {Path.Combine(_directory, "agent.sock")} (a second dev-agent?); stop it, or choose another --socket path", line);
+        Assert.Equal(0, (await RunAsync("x509", "fetch", "--socket", Socket)).Exit);
+    }
+
+    [Fact]
+    public async Task JwtFetch_SpiffeIdNotIssued_IsPermissionDenied()
+    {
+        (int exit, string output, string error) = await RunAsync("jwt", "fetch", "--socket", Socket, "--audience", "backend", "--spiffe-id", "spiffe://example.org/nope");
+
+        string line = CliRun.AssertOneLineFailure((exit, output, error));
+        Assert.Equal($"spiffe: FetchJWTSVID: the Workload API at {Socket} answered PermissionDenied: no identity issued for spiffe://example.org/nope.", line);
+    }
+
+    [Fact]
     public async Task X509Watch_PrintsUpdatesUntilCount()
     {
         (int exit, string output, _) = await RunAsync("x509", "watch", "--socket", Socket, "--count", "1");

@@ -18,6 +18,35 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task StartAsync_Default_SocketFileIsOwnerOnlyAlsoAfterRestart()
+    {
+        await using WorkloadApiServer server = await WorkloadApiServer.StartAsync();
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(server.SocketPath!));
+
+        await server.RestartAsync();
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(server.SocketPath!));
+    }
+
+    [Fact]
+    public async Task StartAsync_SocketFileMode_IsApplied()
+    {
+        const UnixFileMode groupToo = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+        DirectoryInfo directory = Directory.CreateTempSubdirectory("spiffe-testing-tests-");
+        try
+        {
+            string path = Path.Combine(directory.FullName, "agent.sock");
+            await using WorkloadApiServer server = await WorkloadApiServer.StartAsync(new WorkloadApiServerOptions { SocketPath = path, SocketFileMode = groupToo });
+
+            Assert.Equal(groupToo, File.GetUnixFileMode(path));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task StartAsync_ExplicitSocketPath_ListensThere()
     {
         using var timeout = new CancellationTokenSource(TestData.Timeout);
