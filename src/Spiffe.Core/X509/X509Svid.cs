@@ -223,9 +223,10 @@ public sealed class X509Svid : IDisposable
             {
                 importKey(key, out bytesRead, keyDer);
             }
-            catch (CryptographicException e)
+            catch (Exception e) when (e is CryptographicException or PlatformNotSupportedException)
             {
                 // The inner exception comes from the platform's decoder; it describes structure, not key bytes.
+                // PlatformNotSupportedException: the key names a curve the platform does not know (1.3.132.1.35).
                 throw new X509SvidException(X509SvidErrorKind.PrivateKey, $"The private key could not be read as a {KeyName(key)} key for the leaf certificate.", e);
             }
 
@@ -250,6 +251,14 @@ public sealed class X509Svid : IDisposable
             leaf.Dispose();
             return svid;
         }
+        catch (Exception e) when (IsPlatformDecodingFailure(e))
+        {
+            // The SDK's own rules passed, but the platform's decoder refused something while
+            // reading the key or attaching it: still a malformed SVID, never another exception type.
+            withKey?.Dispose();
+            DisposeAll(certificates);
+            throw new X509SvidException(X509SvidErrorKind.Malformed, $"The X509-SVID could not be decoded by the platform ({e.GetType().Name}: {e.Message}).", e);
+        }
         catch
         {
             withKey?.Dispose();
@@ -257,6 +266,9 @@ public sealed class X509Svid : IDisposable
             throw;
         }
     }
+
+    private static bool IsPlatformDecodingFailure(Exception e) =>
+        e is CryptographicException or PlatformNotSupportedException or AsnContentException;
 
     private static AsymmetricAlgorithm CreateKeyFor(X509Certificate2 leaf)
     {
