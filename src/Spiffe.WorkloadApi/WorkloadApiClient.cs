@@ -29,6 +29,7 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
 {
     private readonly WorkloadApiConnection _connection;
     private readonly ResponseParser _parser;
+    private readonly ILogger _watchLogger;
     private int _disposed;
 
     private WorkloadApiClient(WorkloadApiAddress address, WorkloadApiClientOptions options)
@@ -39,6 +40,7 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         LoggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
         _connection = new WorkloadApiConnection(address, options.Metadata);
         _parser = new ResponseParser(address, TimeProvider);
+        _watchLogger = LoggerFactory.CreateLogger<WorkloadApiClient>();
     }
 
     /// <summary>The endpoint this client talks to.</summary>
@@ -237,7 +239,7 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(watcher);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        Task watching = StreamWatch.RunAsync(_connection, operation, open, parse, watcher, Retry, TimeProvider, onRestart, cancellationToken);
+        Task watching = StreamWatch.RunAsync(_connection, operation, open, parse, watcher, Retry, TimeProvider, onRestart, _watchLogger, cancellationToken);
         return ownedByWatch is null ? watching : DisposeAfterAsync(watching, ownedByWatch);
     }
 
@@ -301,6 +303,12 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         catch (WorkloadApiException e)
         {
             writer.TryComplete(e);
+        }
+#pragma warning disable CA1031 // Whatever ends the watch must end the reader's enumeration too, never leave it waiting.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            writer.TryComplete(new WorkloadApiException(WorkloadApiErrorKind.Other, $"The Workload API watch ended unexpectedly ({e.GetType().Name}: {e.Message}).", e));
         }
     }
 
