@@ -14,7 +14,8 @@ namespace Spiffe.WorkloadApi;
 /// A client of the SPIFFE Workload API (gRPC over a Unix socket or TCP; a SPIRE agent in
 /// production). Every call carries the <c>workload.spiffe.io: true</c> header. Fetches make one
 /// attempt and surface every error; watches keep their stream open, reconnect with backoff, discard
-/// malformed messages and keep going. Most applications use <see cref="X509Source"/>,
+/// malformed messages (whatever makes them fail to parse) and keep going; an unexpected fault is
+/// logged and the stream reopened. Most applications use <see cref="X509Source"/>,
 /// <see cref="JwtSource"/> or <see cref="BundleSource"/> instead.
 /// </summary>
 /// <remarks>
@@ -321,7 +322,7 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Closes the channel; running watches end.</summary>
+    /// <summary>Closes the channel; running watches end with a <see cref="WorkloadApiException"/> (kind <see cref="WorkloadApiErrorKind.Configuration"/>).</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)

@@ -78,7 +78,11 @@ public sealed class X509Svid : IDisposable
     /// Certificates to reuse instead of decoding again; the caller keeps them and must not dispose
     /// them during the call. Certificates with a private key are ignored. Null reuses nothing.
     /// </param>
-    /// <exception cref="X509SvidException">The chain or key is malformed, or breaks an X509-SVID rule; the message names it.</exception>
+    /// <exception cref="X509SvidException">
+    /// The chain or key is malformed, or breaks an X509-SVID rule; the message names it. This is the
+    /// only exception type bad input produces: a key or certificate the platform cannot decode (an
+    /// unknown curve, an extension its decoder refuses) is an <see cref="X509SvidException"/> too.
+    /// </exception>
     public static X509Svid Parse(ReadOnlySpan<byte> concatenatedDerChain, ReadOnlySpan<byte> pkcs8PrivateKeyDer, string? hint = null, IReadOnlyList<X509Certificate2>? knownCertificates = null)
     {
         X509Certificate2[] certificates = LoadChain(concatenatedDerChain, knownCertificates);
