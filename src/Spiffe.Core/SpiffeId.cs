@@ -72,7 +72,7 @@ public sealed class SpiffeId : IEquatable<SpiffeId>, ISpanParsable<SpiffeId>
             : throw new FormatException(SpiffeIdSyntax.Describe(error, value, index));
     }
 
-    /// <summary>Parses a SPIFFE ID without throwing.</summary>
+    /// <summary>Parses a SPIFFE ID without throwing: any input, including null and unpaired surrogates, gives true or false.</summary>
     public static bool TryParse([NotNullWhen(true)] string? value, [NotNullWhen(true)] out SpiffeId? id)
     {
         if (value is not null && SpiffeIdSyntax.ValidateId(value, out int tdLength, out _) == SpiffeIdError.None)

@@ -16,7 +16,9 @@ public sealed class SpiffeIdJsonConverter : JsonConverter<SpiffeId>
 
         try
         {
-            return SpiffeId.Parse(reader.GetString()!);
+            return Spiffe.Internal.JsonText.TryGetString(ref reader, out string? text)
+                ? SpiffeId.Parse(text)
+                : throw new JsonException("The JSON string is not valid Unicode (invalid UTF-8 or an unpaired surrogate escape).");
         }
         catch (FormatException e)
         {

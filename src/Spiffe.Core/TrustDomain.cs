@@ -47,7 +47,7 @@ public sealed class TrustDomain : IEquatable<TrustDomain>, ISpanParsable<TrustDo
     public static TrustDomain Parse(ReadOnlySpan<char> value) =>
         TryParseCore(value, out TrustDomain? td, out string? error) ? td : throw new FormatException(error);
 
-    /// <summary>Parses a trust domain without throwing.</summary>
+    /// <summary>Parses a trust domain without throwing: any input, including null and unpaired surrogates, gives true or false.</summary>
     public static bool TryParse([NotNullWhen(true)] string? value, [NotNullWhen(true)] out TrustDomain? trustDomain)
     {
         if (value is null)

@@ -172,6 +172,11 @@ public sealed class TestCertificateAuthority : IDisposable
             request.CertificateExtensions.Add(SanExtension(uris, options, critical));
         }
 
+        foreach (X509Extension extension in options.AdditionalExtensions)
+        {
+            request.CertificateExtensions.Add(extension);
+        }
+
         using X509Certificate2 leaf = request.Create(issuer.SubjectName, Generator(issuerKey), notBefore, notAfter, NewSerial());
 
         byte[] privateKey;

@@ -74,4 +74,12 @@ public sealed class TestX509SvidOptions
 
     /// <summary>Return a private key that does not match the leaf (raw material only). Default false.</summary>
     public bool WrongPrivateKey { get; set; }
+
+    /// <summary>
+    /// Extensions added to the leaf exactly as given, after all others: for deliberately malformed
+    /// material, e.g. a Key Usage whose value has trailing data (set <see cref="KeyUsage"/> to null
+    /// and add <c>new X509Extension("2.5.29.15", [0x03, 0x02, 0x07, 0x80, 0x03, 0x02, 0x07, 0x80], true)</c>).
+    /// Default none.
+    /// </summary>
+    public IReadOnlyList<X509Extension> AdditionalExtensions { get; set; } = [];
 }

@@ -2,7 +2,8 @@ namespace Spiffe.WorkloadApi;
 
 /// <summary>
 /// Receives the updates and errors of a Workload API watch. Called from one loop, never
-/// concurrently; implementations must return quickly and must not throw.
+/// concurrently; implementations must return quickly and must not throw. (A watcher that throws
+/// anyway does not end the watch: the fault is logged and the stream reopened after backoff.)
 /// </summary>
 /// <typeparam name="T">The update type (e.g. <see cref="X509Context"/>).</typeparam>
 public interface IWorkloadApiWatcher<in T>

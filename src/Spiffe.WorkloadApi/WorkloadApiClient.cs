@@ -14,7 +14,8 @@ namespace Spiffe.WorkloadApi;
 /// A client of the SPIFFE Workload API (gRPC over a Unix socket or TCP; a SPIRE agent in
 /// production). Every call carries the <c>workload.spiffe.io: true</c> header. Fetches make one
 /// attempt and surface every error; watches keep their stream open, reconnect with backoff, discard
-/// malformed messages and keep going. Most applications use <see cref="X509Source"/>,
+/// malformed messages (whatever makes them fail to parse) and keep going; an unexpected fault is
+/// logged and the stream reopened. Most applications use <see cref="X509Source"/>,
 /// <see cref="JwtSource"/> or <see cref="BundleSource"/> instead.
 /// </summary>
 /// <remarks>
@@ -29,6 +30,7 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
 {
     private readonly WorkloadApiConnection _connection;
     private readonly ResponseParser _parser;
+    private readonly ILogger _watchLogger;
     private int _disposed;
 
     private WorkloadApiClient(WorkloadApiAddress address, WorkloadApiClientOptions options)
@@ -39,6 +41,7 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         LoggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
         _connection = new WorkloadApiConnection(address, options.Metadata);
         _parser = new ResponseParser(address, TimeProvider);
+        _watchLogger = LoggerFactory.CreateLogger<WorkloadApiClient>();
     }
 
     /// <summary>The endpoint this client talks to.</summary>
@@ -237,7 +240,7 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(watcher);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        Task watching = StreamWatch.RunAsync(_connection, operation, open, parse, watcher, Retry, TimeProvider, onRestart, cancellationToken);
+        Task watching = StreamWatch.RunAsync(_connection, operation, open, parse, watcher, Retry, TimeProvider, onRestart, _watchLogger, cancellationToken);
         return ownedByWatch is null ? watching : DisposeAfterAsync(watching, ownedByWatch);
     }
 
@@ -302,6 +305,12 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         {
             writer.TryComplete(e);
         }
+#pragma warning disable CA1031 // Whatever ends the watch must end the reader's enumeration too, never leave it waiting.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            writer.TryComplete(new WorkloadApiException(WorkloadApiErrorKind.Other, $"The Workload API watch ended unexpectedly ({e.GetType().Name}: {e.Message}).", e));
+        }
     }
 
     private sealed class ChannelWatcher<T>(ChannelWriter<T> writer) : IWorkloadApiWatcher<T>
@@ -313,7 +322,7 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Closes the channel; running watches end.</summary>
+    /// <summary>Closes the channel; running watches end with a <see cref="WorkloadApiException"/> (kind <see cref="WorkloadApiErrorKind.Configuration"/>).</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)

@@ -74,7 +74,11 @@ public sealed class JwtBundle : IJwtBundleSource
     /// Parses a Workload API JWT bundle, a JWK Set (UTF-8 JSON). <c>keys</c> is required and may be
     /// empty; keys with <c>use</c> <c>jwt-svid</c> or with no <c>use</c> are kept (see the type remarks).
     /// </summary>
-    /// <exception cref="FormatException">The document is not a JSON object, lacks <c>keys</c>, has duplicate members, or holds a malformed <c>jwt-svid</c> key or a repeated key ID.</exception>
+    /// <exception cref="FormatException">
+    /// The document is not a JSON object, lacks <c>keys</c>, has duplicate members, holds a string
+    /// that is not valid Unicode (invalid UTF-8 or an unpaired surrogate escape anywhere), or holds a
+    /// malformed <c>jwt-svid</c> key or a repeated key ID. The only exception type bad input produces.
+    /// </exception>
     public static JwtBundle Parse(TrustDomain trustDomain, ReadOnlySpan<byte> jwksUtf8)
     {
         ArgumentNullException.ThrowIfNull(trustDomain);

@@ -72,7 +72,12 @@ public sealed class SpiffeBundle : IX509BundleSource, IJwtBundleSource, IDisposa
     public TimeSpan? RefreshHint { get; }
 
     /// <summary>Parses a SPIFFE bundle document (UTF-8 JSON).</summary>
-    /// <exception cref="FormatException">The document is not a JSON object, lacks <c>keys</c>, has duplicate members, a non-integer sequence or refresh hint, or a malformed known key.</exception>
+    /// <exception cref="FormatException">
+    /// The document is not a JSON object, lacks <c>keys</c>, has duplicate members, a string that is
+    /// not valid Unicode, a non-integer sequence or refresh hint, or a malformed known key (including
+    /// an <c>x5c</c> certificate whose public key cannot be read or is neither RSA nor EC). The only
+    /// exception type bad input produces; a bundle this method returns can always be written by <see cref="ToJson"/>.
+    /// </exception>
     public static SpiffeBundle Parse(TrustDomain trustDomain, ReadOnlySpan<byte> utf8Json)
     {
         ArgumentNullException.ThrowIfNull(trustDomain);
@@ -92,7 +97,7 @@ public sealed class SpiffeBundle : IX509BundleSource, IJwtBundleSource, IDisposa
     /// (one-element <c>x5c</c>, no <c>kid</c>) and one <c>jwt-svid</c> JWK per JWT authority (with
     /// its <c>kid</c>), then <c>spiffe_sequence</c> and <c>spiffe_refresh_hint</c> when set.
     /// </summary>
-    /// <exception cref="InvalidOperationException">A CA certificate has a key type a JWK cannot describe.</exception>
+    /// <exception cref="InvalidOperationException">A CA certificate given to the constructor has a key a JWK cannot describe (never for a bundle returned by <see cref="Parse(TrustDomain, ReadOnlySpan{byte})"/>).</exception>
     public string ToJson()
     {
         var buffer = new ArrayBufferWriter<byte>(1024);

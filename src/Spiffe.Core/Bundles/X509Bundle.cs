@@ -51,7 +51,7 @@ public sealed class X509Bundle : IX509BundleSetSource, IDisposable
     /// Certificates to reuse instead of decoding again; the caller keeps them and must not dispose
     /// them during the call. Certificates with a private key are ignored. Null reuses nothing.
     /// </param>
-    /// <exception cref="FormatException">The data is empty or is not a sequence of DER certificates.</exception>
+    /// <exception cref="FormatException">The data is empty or is not a sequence of DER certificates (the only exception type bad data produces).</exception>
     public static X509Bundle FromDer(TrustDomain trustDomain, ReadOnlySpan<byte> concatenatedDer, IReadOnlyList<X509Certificate2>? knownCertificates = null)
     {
         ArgumentNullException.ThrowIfNull(trustDomain);
@@ -59,7 +59,7 @@ public sealed class X509Bundle : IX509BundleSetSource, IDisposable
     }
 
     /// <summary>Loads a bundle from PEM text holding one or more CERTIFICATE blocks.</summary>
-    /// <exception cref="FormatException">The text holds no certificate, or a block that is not a certificate.</exception>
+    /// <exception cref="FormatException">The text holds no certificate, or a block that is not a certificate (the only exception type bad text produces).</exception>
     public static X509Bundle FromPem(TrustDomain trustDomain, ReadOnlySpan<char> pem)
     {
         ArgumentNullException.ThrowIfNull(trustDomain);

@@ -9,6 +9,8 @@ internal static class Jwk
     /// <summary>No duplicate members anywhere: a duplicated <c>use</c> or <c>kid</c> is ambiguous.</summary>
     internal static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false, MaxDepth = 16 };
 
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 16 };
+
     /// <summary>The string value of <paramref name="name"/>, null when absent; any other JSON type is an error.</summary>
     internal static string? GetString(JsonElement obj, string name, string where)
     {
@@ -39,9 +41,18 @@ internal static class Jwk
         return bytes.Length == 0 ? throw new FormatException($"{where} has an empty \"{name}\".") : bytes;
     }
 
-    /// <summary>Parses a JSON object document; syntax errors and duplicate members become <see cref="FormatException"/>.</summary>
+    /// <summary>
+    /// Parses a JSON object document; syntax errors, duplicate members and strings that are not
+    /// valid Unicode (see <see cref="JsonText"/>) become <see cref="FormatException"/>.
+    /// </summary>
     internal static JsonDocument ParseObject(ReadOnlySpan<byte> utf8, string what)
     {
+        // First: the duplicate-member check of JsonDocument.Parse itself unescapes member names.
+        if (!JsonText.StringsAreValid(utf8, ReaderOptions))
+        {
+            throw new FormatException($"The {what} holds a string that is not valid Unicode (invalid UTF-8 or an unpaired surrogate escape).");
+        }
+
         JsonDocument document;
         try
         {

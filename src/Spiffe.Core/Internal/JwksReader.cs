@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
@@ -28,6 +29,9 @@ internal sealed class JwksContent
 /// </summary>
 internal static class JwksReader
 {
+    private const string RsaOid = "1.2.840.113549.1.1.1";
+    private const string EcOid = "1.2.840.10045.2.1";
+
     internal static JwksContent Read(TrustDomain trustDomain, ReadOnlySpan<byte> utf8, bool readX509, bool readSpiffeMembers, string what, bool missingUseIsJwtSvid = false)
     {
         string document = $"{what} of {trustDomain}";
@@ -148,14 +152,78 @@ internal static class JwksReader
             throw new FormatException($"{where} has an \"x5c\" certificate that is not base64.", e);
         }
 
+        X509Certificate2 certificate;
         try
         {
-            return X509CertificateLoader.LoadCertificate(der);
+            certificate = X509CertificateLoader.LoadCertificate(der);
         }
         catch (CryptographicException e)
         {
             throw new FormatException($"{where} has an \"x5c\" element that is not an X.509 certificate ({e.Message}).", e);
         }
+
+        // The certificate is decoded lazily: read its key now, exactly as ToJson will, so a bundle
+        // that parses can always be written back (a corrupt key fails here, not later).
+        if (!TryDescribe(certificate, out _, out string? problem))
+        {
+            certificate.Dispose();
+            throw new FormatException($"{where} has an \"x5c\" certificate {problem}.");
+        }
+
+        return certificate;
+    }
+
+    /// <summary>The JWK members of a CA certificate's public key (RFC 7518 §6): what <see cref="WriteX509Authority"/> writes.</summary>
+    private readonly record struct AuthorityKey(string KeyType, byte[]? Modulus, byte[]? Exponent, string? Curve, byte[]? X, byte[]? Y);
+
+    private static bool TryDescribe(X509Certificate2 certificate, out AuthorityKey key, [NotNullWhen(false)] out string? problem)
+    {
+        key = default;
+        try
+        {
+            // PublicKey.Get*PublicKey, unlike the certificate's own Get*PublicKey, does not decode
+            // the Key Usage extension: a malformed one is the chain builder's business, not the JWK's.
+            PublicKey publicKey = certificate.PublicKey;
+            switch (publicKey.Oid.Value)
+            {
+                case RsaOid:
+                    using (RSA? rsa = publicKey.GetRSAPublicKey())
+                    {
+                        RSAParameters p = (rsa ?? throw new CryptographicException("no RSA key")).ExportParameters(false);
+                        key = new AuthorityKey("RSA", p.Modulus, p.Exponent, null, null, null);
+                    }
+
+                    break;
+                case EcOid:
+                    using (ECDsa? ec = publicKey.GetECDsaPublicKey())
+                    {
+                        ECParameters q = (ec ?? throw new CryptographicException("no EC key")).ExportParameters(false);
+                        string? crv = q.Curve.IsNamed ? q.Curve.Oid.Value switch
+                        {
+                            "1.2.840.10045.3.1.7" => "P-256",
+                            "1.3.132.0.34" => "P-384",
+                            "1.3.132.0.35" => "P-521",
+                            _ => null,
+                        } : null;
+                        key = crv is null
+                            ? new AuthorityKey("EC", null, null, null, null, null)
+                            : new AuthorityKey("EC", null, null, crv, q.Q.X, q.Q.Y);
+                    }
+
+                    break;
+                default:
+                    problem = $"holds a key ({publicKey.Oid.Value}) that a JWK cannot describe; only RSA and EC authorities are supported";
+                    return false;
+            }
+        }
+        catch (Exception e) when (e is CryptographicException or PlatformNotSupportedException or NotSupportedException)
+        {
+            problem = "has a public key that cannot be read";
+            return false;
+        }
+
+        problem = null;
+        return true;
     }
 
     private static long? ReadInteger(JsonElement root, string name, string document)
@@ -188,44 +256,27 @@ internal static class JwksReader
     }
 
     /// <summary>Writes an x509-svid JWK for a CA certificate: one-element <c>x5c</c>, no <c>kid</c> (XS §6.1).</summary>
+    /// <exception cref="InvalidOperationException">The certificate's key is not an RSA or EC key that can be read (never for a bundle that <c>Parse</c> produced).</exception>
     internal static void WriteX509Authority(Utf8JsonWriter writer, X509Certificate2 certificate)
     {
-        string kty = certificate.GetKeyAlgorithm() switch
+        if (!TryDescribe(certificate, out AuthorityKey key, out string? problem))
         {
-            "1.2.840.113549.1.1.1" => "RSA",
-            "1.2.840.10045.2.1" => "EC",
-            string other => throw new InvalidOperationException($"The X.509 authority {certificate.Subject} has a key algorithm ({other}) a JWK cannot describe; only RSA and EC are written."),
-        };
-        writer.WriteStartObject();
-        writer.WriteString("kty"u8, kty);
-        writer.WriteString("use"u8, "x509-svid"u8);
-        using (AsymmetricAlgorithm? key = (AsymmetricAlgorithm?)certificate.GetRSAPublicKey() ?? certificate.GetECDsaPublicKey())
-        {
-            switch (key)
-            {
-                case RSA rsa:
-                    RSAParameters p = rsa.ExportParameters(false);
-                    writer.WriteString("n"u8, System.Buffers.Text.Base64Url.EncodeToString(p.Modulus));
-                    writer.WriteString("e"u8, System.Buffers.Text.Base64Url.EncodeToString(p.Exponent));
-                    break;
-                case ECDsa ec:
-                    ECParameters q = ec.ExportParameters(false);
-                    string? crv = q.Curve.Oid.Value switch
-                    {
-                        "1.2.840.10045.3.1.7" => "P-256",
-                        "1.3.132.0.34" => "P-384",
-                        "1.3.132.0.35" => "P-521",
-                        _ => null,
-                    };
-                    if (crv is not null)
-                    {
-                        writer.WriteString("crv"u8, crv);
-                        writer.WriteString("x"u8, System.Buffers.Text.Base64Url.EncodeToString(q.Q.X));
-                        writer.WriteString("y"u8, System.Buffers.Text.Base64Url.EncodeToString(q.Q.Y));
-                    }
+            throw new InvalidOperationException($"The X.509 authority {certificate.Subject} {problem}.");
+        }
 
-                    break;
-            }
+        writer.WriteStartObject();
+        writer.WriteString("kty"u8, key.KeyType);
+        writer.WriteString("use"u8, "x509-svid"u8);
+        if (key.Modulus is not null)
+        {
+            writer.WriteString("n"u8, System.Buffers.Text.Base64Url.EncodeToString(key.Modulus));
+            writer.WriteString("e"u8, System.Buffers.Text.Base64Url.EncodeToString(key.Exponent));
+        }
+        else if (key.Curve is not null)
+        {
+            writer.WriteString("crv"u8, key.Curve);
+            writer.WriteString("x"u8, System.Buffers.Text.Base64Url.EncodeToString(key.X));
+            writer.WriteString("y"u8, System.Buffers.Text.Base64Url.EncodeToString(key.Y));
         }
 
         writer.WriteStartArray("x5c"u8);

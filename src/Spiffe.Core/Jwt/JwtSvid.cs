@@ -95,7 +95,7 @@ public sealed class JwtSvid
     /// <param name="bundleSource">Where the JWT bundles come from.</param>
     /// <param name="audiences">The audiences this validator accepts; the token must name at least one of them. Must not be empty.</param>
     /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when null.</param>
-    /// <exception cref="JwtSvidException">The token is invalid; the message says why.</exception>
+    /// <exception cref="JwtSvidException">The token is invalid, whatever is wrong with it (including text that is not valid Unicode); the message says why.</exception>
     /// <exception cref="ArgumentException"><paramref name="audiences"/> is empty or holds an empty value.</exception>
     public static JwtSvid ParseAndValidate(string token, IJwtBundleSource bundleSource, IReadOnlyCollection<string> audiences, TimeProvider? timeProvider = null) =>
         new JwtSvidValidator(bundleSource, audiences, timeProvider).Validate(token);
@@ -105,7 +105,7 @@ public sealed class JwtSvid
     /// Workload API over its local socket. The structure, header, <c>sub</c>, <c>aud</c>,
     /// <c>exp</c> and <c>nbf</c> are still checked (with <see cref="JwtSvidValidator.DefaultLeeway"/>).
     /// </summary>
-    /// <exception cref="JwtSvidException">The token is malformed, not for these audiences, or expired.</exception>
+    /// <exception cref="JwtSvidException">The token is malformed (whatever is wrong with it, including text that is not valid Unicode), not for these audiences, or expired.</exception>
     /// <exception cref="ArgumentException"><paramref name="audiences"/> is empty or holds an empty value.</exception>
     public static JwtSvid ParseInsecure(string token, IReadOnlyCollection<string> audiences, TimeProvider? timeProvider = null)
     {

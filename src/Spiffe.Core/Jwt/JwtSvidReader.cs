@@ -197,6 +197,12 @@ internal static class JwtSvidReader
         string? alg = null;
         string? typ = null;
         bool hasTyp = false;
+        if (!JsonText.StringsAreValid(header, ReaderOptions))
+        {
+            error = "The JWT-SVID header holds a string that is not valid Unicode (invalid UTF-8 or an unpaired surrogate escape).";
+            return false;
+        }
+
         try
         {
             var reader = new Utf8JsonReader(header, ReaderOptions);
@@ -315,6 +321,12 @@ internal static class JwtSvidReader
     private static bool ReadClaims(ReadOnlySpan<byte> payload, out Claims claims, out string? error)
     {
         claims = default;
+        if (!JsonText.StringsAreValid(payload, ReaderOptions))
+        {
+            error = "The JWT-SVID payload holds a string that is not valid Unicode (invalid UTF-8 or an unpaired surrogate escape).";
+            return false;
+        }
+
         JsonElement root;
         try
         {

@@ -59,7 +59,7 @@ public sealed class JwtSvidValidator
     public TimeSpan Leeway { get; }
 
     /// <summary>Parses and validates a JWT-SVID.</summary>
-    /// <exception cref="JwtSvidException">The token is invalid; the message says why.</exception>
+    /// <exception cref="JwtSvidException">The token is invalid, whatever is wrong with it; the message says why.</exception>
     public JwtSvid Validate(string token)
     {
         ArgumentNullException.ThrowIfNull(token);
@@ -67,7 +67,7 @@ public sealed class JwtSvidValidator
             ?? throw new JwtSvidException(error!);
     }
 
-    /// <summary>Parses and validates a JWT-SVID without throwing for an invalid token.</summary>
+    /// <summary>Parses and validates a JWT-SVID without throwing for an invalid token: any token text gives true or false with a reason (only a null token throws).</summary>
     /// <param name="token">The compact JWS.</param>
     /// <param name="svid">The validated SVID, or null.</param>
     /// <param name="error">Why the token was rejected, or null.</param>

@@ -229,10 +229,16 @@ internal static class SvidLeafRules
         return false;
     }
 
+    // Every extension value below is exactly one DER value (RFC 5280 §4.1: extnValue holds "the
+    // DER encoding of an ASN.1 value"); anything after it makes the extension malformed. Reading
+    // only the first value would also disagree with the platform's decoders, which refuse the
+    // trailing data (CopyWithPrivateKey threw for a Key Usage of 03020780 03020780).
+
     // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
     private static bool ReadIsCertificateAuthority(ReadOnlySpan<byte> value)
     {
-        AsnDecoder.ReadSequence(value, AsnEncodingRules.DER, out int offset, out int length, out _);
+        AsnDecoder.ReadSequence(value, AsnEncodingRules.DER, out int offset, out int length, out int consumed);
+        RequireWhole(consumed, value, "Basic Constraints");
         ReadOnlySpan<byte> content = value.Slice(offset, length);
         return !content.IsEmpty
             && Asn1Tag.Decode(content, out _) == Asn1Tag.Boolean
@@ -242,19 +248,30 @@ internal static class SvidLeafRules
     // KeyUsage ::= BIT STRING; every bit the rules test is in the first byte.
     private static byte ReadKeyUsage(ReadOnlySpan<byte> value)
     {
-        if (!AsnDecoder.TryReadPrimitiveBitString(value, AsnEncodingRules.DER, out _, out ReadOnlySpan<byte> bits, out _))
+        if (!AsnDecoder.TryReadPrimitiveBitString(value, AsnEncodingRules.DER, out _, out ReadOnlySpan<byte> bits, out int consumed))
         {
             throw new AsnContentException("Key Usage is not a primitive BIT STRING.");
         }
 
+        RequireWhole(consumed, value, "Key Usage");
+
         return bits.IsEmpty ? (byte)0 : bits[0];
+    }
+
+    private static void RequireWhole(int consumed, ReadOnlySpan<byte> value, string extension)
+    {
+        if (consumed != value.Length)
+        {
+            throw new AsnContentException($"{extension} has data after its value.");
+        }
     }
 
     // SubjectAltName ::= SEQUENCE OF GeneralName; uniformResourceIdentifier is [6] IA5String.
     private static int CountUris(ReadOnlySpan<byte> value, out ReadOnlySpan<byte> firstUri)
     {
         firstUri = default;
-        AsnDecoder.ReadSequence(value, AsnEncodingRules.DER, out int offset, out int length, out _);
+        AsnDecoder.ReadSequence(value, AsnEncodingRules.DER, out int offset, out int length, out int sequenceConsumed);
+        RequireWhole(sequenceConsumed, value, "Subject Alternative Name");
         ReadOnlySpan<byte> names = value.Slice(offset, length);
         var uriTag = new Asn1Tag(TagClass.ContextSpecific, 6);
         int count = 0;
@@ -286,7 +303,8 @@ internal static class SvidLeafRules
     // ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId (OBJECT IDENTIFIER)
     private static bool HasServerAndClientAuth(ReadOnlySpan<byte> value)
     {
-        AsnDecoder.ReadSequence(value, AsnEncodingRules.DER, out int offset, out int length, out _);
+        AsnDecoder.ReadSequence(value, AsnEncodingRules.DER, out int offset, out int length, out int sequenceConsumed);
+        RequireWhole(sequenceConsumed, value, "Extended Key Usage");
         ReadOnlySpan<byte> purposes = value.Slice(offset, length);
         bool server = false, client = false;
         while (!purposes.IsEmpty)

@@ -78,7 +78,11 @@ public sealed class X509Svid : IDisposable
     /// Certificates to reuse instead of decoding again; the caller keeps them and must not dispose
     /// them during the call. Certificates with a private key are ignored. Null reuses nothing.
     /// </param>
-    /// <exception cref="X509SvidException">The chain or key is malformed, or breaks an X509-SVID rule; the message names it.</exception>
+    /// <exception cref="X509SvidException">
+    /// The chain or key is malformed, or breaks an X509-SVID rule; the message names it. This is the
+    /// only exception type bad input produces: a key or certificate the platform cannot decode (an
+    /// unknown curve, an extension its decoder refuses) is an <see cref="X509SvidException"/> too.
+    /// </exception>
     public static X509Svid Parse(ReadOnlySpan<byte> concatenatedDerChain, ReadOnlySpan<byte> pkcs8PrivateKeyDer, string? hint = null, IReadOnlyList<X509Certificate2>? knownCertificates = null)
     {
         X509Certificate2[] certificates = LoadChain(concatenatedDerChain, knownCertificates);
@@ -225,9 +229,10 @@ public sealed class X509Svid : IDisposable
             {
                 importKey(key, out bytesRead, keyDer);
             }
-            catch (CryptographicException e)
+            catch (Exception e) when (e is CryptographicException or PlatformNotSupportedException)
             {
                 // The inner exception comes from the platform's decoder; it describes structure, not key bytes.
+                // PlatformNotSupportedException: the key names a curve the platform does not know (1.3.132.1.35).
                 throw new X509SvidException(X509SvidErrorKind.PrivateKey, $"The private key could not be read as a {KeyName(key)} key for the leaf certificate.", e);
             }
 
@@ -252,6 +257,14 @@ public sealed class X509Svid : IDisposable
             leaf.Dispose();
             return svid;
         }
+        catch (Exception e) when (IsPlatformDecodingFailure(e))
+        {
+            // The SDK's own rules passed, but the platform's decoder refused something while
+            // reading the key or attaching it: still a malformed SVID, never another exception type.
+            withKey?.Dispose();
+            DisposeAll(certificates);
+            throw new X509SvidException(X509SvidErrorKind.Malformed, $"The X509-SVID could not be decoded by the platform ({e.GetType().Name}: {e.Message}).", e);
+        }
         catch
         {
             withKey?.Dispose();
@@ -259,6 +272,9 @@ public sealed class X509Svid : IDisposable
             throw;
         }
     }
+
+    private static bool IsPlatformDecodingFailure(Exception e) =>
+        e is CryptographicException or PlatformNotSupportedException or AsnContentException;
 
     private static AsymmetricAlgorithm CreateKeyFor(X509Certificate2 leaf)
     {

@@ -30,6 +30,14 @@ internal static class Errors
     public static WorkloadApiException Malformed(WorkloadApiAddress address, string operation, string reason, Exception? inner = null) =>
         new(WorkloadApiErrorKind.MalformedResponse, $"{operation}: discarded a malformed response from {address}: {reason}", inner);
 
+    /// <summary>A fault the watch did not foresee: retried with backoff (kind <see cref="WorkloadApiErrorKind.Other"/>).</summary>
+    public static WorkloadApiException Unexpected(WorkloadApiAddress address, string operation, Exception e) =>
+        new(WorkloadApiErrorKind.Other, $"{operation}: the watch of the Workload API at {address} failed unexpectedly ({e.GetType().Name}: {e.Message}); reopening the stream.", e);
+
+    /// <summary>The client was disposed while a watch used it: the watch ends (not retryable).</summary>
+    public static WorkloadApiException ClientDisposed(WorkloadApiAddress address, string operation, Exception e) =>
+        new(WorkloadApiErrorKind.Configuration, $"{operation}: the WorkloadApiClient for {address} was disposed while a watch used it; the watch ends.", e);
+
     private static string Detail(RpcException e) =>
         string.IsNullOrEmpty(e.Status.Detail) ? "(no detail)" : e.Status.Detail.TrimEnd('.');
 

@@ -65,7 +65,7 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
 
         if (!SpiffeId.TryParse(message.SpiffeId, out SpiffeId? declaredId))
         {
-            throw Malformed(FetchX509Svid, $"{field}.spiffe_id \"{message.SpiffeId}\" is not a valid SPIFFE ID.");
+            throw Malformed(FetchX509Svid, $"{field}.spiffe_id \"{Printable(message.SpiffeId)}\" is not a valid SPIFFE ID.");
         }
 
         RequireBytes(message.X509Svid, $"{field}.x509_svid");
@@ -147,9 +147,11 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
         }
 
         var bundles = new List<JwtBundle>(response.Bundles.Count);
+        var keys = new Dictionary<TrustDomain, string>(response.Bundles.Count);
         foreach ((string key, ByteString jwks) in response.Bundles)
         {
             TrustDomain trustDomain = ParseTrustDomainKey(key, FetchJwtBundles, "bundles");
+            RequireUnique(keys, trustDomain, key, FetchJwtBundles, "bundles");
             RequireBytes(jwks, $"bundles[{key}]", FetchJwtBundles);
             try
             {
@@ -213,9 +215,11 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
 
     private void AddBundles(MapField<string, ByteString> map, Dictionary<TrustDomain, X509Bundle> bundles, string operation, string field, bool keepExisting, IReadOnlyList<X509Certificate2>? known)
     {
+        var keys = new Dictionary<TrustDomain, string>(map.Count);
         foreach ((string key, ByteString der) in map)
         {
             TrustDomain trustDomain = ParseTrustDomainKey(key, operation, field);
+            RequireUnique(keys, trustDomain, key, operation, field);
             if (keepExisting && bundles.ContainsKey(trustDomain))
             {
                 // The SVID's own bundle is authoritative for its trust domain.
@@ -241,10 +245,37 @@ internal sealed class ResponseParser(WorkloadApiAddress address, TimeProvider ti
 
     private TrustDomain ParseTrustDomainKey(string key, string operation, string field)
     {
-        // Keys are trust domain SPIFFE IDs ("spiffe://example.org"); a bare name is tolerated.
+        // Keys are trust domain SPIFFE IDs ("spiffe://example.org", the proto's form); a bare name
+        // ("example.org") is tolerated, as this parser always has.
         return TrustDomain.TryParse(key, out TrustDomain? trustDomain)
             ? trustDomain
-            : throw Malformed(operation, $"{field} has the key \"{key}\", which is not a trust domain SPIFFE ID.");
+            : throw Malformed(operation, $"{field} has the key \"{Printable(key)}\", which is not a trust domain SPIFFE ID.");
+    }
+
+    /// <summary>
+    /// Two keys of one map naming the same trust domain (<c>partner.org</c> and
+    /// <c>spiffe://partner.org</c>) make the message ambiguous: which bundle is the trust domain's?
+    /// The message is discarded rather than one of them picked by map order.
+    /// </summary>
+    private void RequireUnique(Dictionary<TrustDomain, string> seen, TrustDomain trustDomain, string key, string operation, string field)
+    {
+        if (!seen.TryAdd(trustDomain, key))
+        {
+            throw Malformed(operation, $"{field} names trust domain {trustDomain} twice (keys \"{Printable(seen[trustDomain])}\" and \"{Printable(key)}\"); a map holds one bundle per trust domain.");
+        }
+    }
+
+    // Map keys come from the agent: bound what reaches a message or a log.
+    private static string Printable(string value)
+    {
+        const int Max = 64;
+        var builder = new System.Text.StringBuilder(Math.Min(value.Length, Max) + 3);
+        foreach (char c in value.AsSpan(0, Math.Min(value.Length, Max)))
+        {
+            builder.Append(c is >= ' ' and <= '~' ? c : '?');
+        }
+
+        return value.Length > Max ? builder.Append("...").ToString() : builder.ToString();
     }
 
     private void RequireBytes(ByteString value, string field, string operation = FetchX509Svid)

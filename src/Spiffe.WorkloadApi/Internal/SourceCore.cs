@@ -103,11 +103,26 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
         catch (WorkloadApiException e)
         {
             // Non-retryable: the watch is over; a waiting CreateAsync gets this error.
-            _ready.TrySetException(e);
-            lock (_gate)
-            {
-                _next.TrySetException(e);
-            }
+            Stop(e);
+        }
+#pragma warning disable CA1031 // The watch task must never fault: DisposeAsync awaits it and must not rethrow.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            // StreamWatch survives every fault it can see, so this is a bug; still end cleanly.
+            var error = new WorkloadApiException(WorkloadApiErrorKind.Other, $"The {_kind} watch ended unexpectedly ({e.GetType().Name}: {e.Message}).", e);
+            LastError = error;
+            WorkloadApiLog.FatalError(_logger, error.Kind, error.Message);
+            Stop(error);
+        }
+    }
+
+    private void Stop(WorkloadApiException error)
+    {
+        _ready.TrySetException(error);
+        lock (_gate)
+        {
+            _next.TrySetException(error);
         }
     }
 
@@ -119,7 +134,18 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
 
     void IWorkloadApiWatcher<T>.OnUpdate(T update)
     {
-        string? refusal = _accept(update);
+        string? refusal;
+        try
+        {
+            refusal = _accept(update);
+        }
+#pragma warning disable CA1031 // An application callback (X509SourceOptions.Picker) that throws costs this update only.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            refusal = $"Choosing the {_kind}'s SVID threw {e.GetType().Name}: {e.Message}; keeping the previous state.";
+        }
+
         if (refusal is not null)
         {
             _release(update);

@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 
 namespace Spiffe.WorkloadApi.Internal;
 
@@ -7,6 +9,12 @@ namespace Spiffe.WorkloadApi.Internal;
 /// exponential backoff (an ended stream also backs off, never a tight loop), discards malformed
 /// messages, and stops on errors that retrying cannot fix (InvalidArgument, Unimplemented).
 /// </summary>
+/// <remarks>
+/// Nothing but cancellation and a non-retryable error ends a watch. A message whose parsing throws
+/// anything, even an exception type the parser does not document, is a discarded message; any
+/// other unexpected fault (in the transport, or in a watcher that broke its contract and threw) is
+/// logged with its stack and the stream is reopened with the same backoff as an ended stream.
+/// </remarks>
 internal static class StreamWatch
 {
     /// <summary>Watches until <paramref name="cancellationToken"/> fires (returns) or a non-retryable error (throws it).</summary>
@@ -19,6 +27,7 @@ internal static class StreamWatch
         WorkloadApiRetryOptions retry,
         TimeProvider timeProvider,
         Action<WorkloadApiException>? onRestart,
+        ILogger logger,
         CancellationToken cancellationToken)
     {
         var backoff = new Backoff(retry);
@@ -30,12 +39,7 @@ internal static class StreamWatch
                 using AsyncServerStreamingCall<TResponse> call = open(connection.CallOptions(cancellationToken));
                 while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
                 {
-                    TUpdate update;
-                    try
-                    {
-                        update = parse(call.ResponseStream.Current);
-                    }
-                    catch (WorkloadApiException malformed)
+                    if (!TryParse(connection, operation, parse, call.ResponseStream.Current, logger, out TUpdate? update, out WorkloadApiException? malformed))
                     {
                         watcher.OnError(malformed);
                         continue;
@@ -54,6 +58,18 @@ internal static class StreamWatch
             catch (Exception) when (cancellationToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception e) when (connection.IsDisposed)
+            {
+                // The client was disposed under the watch: no retry can succeed.
+                error = Errors.ClientDisposed(connection.Address, operation, e);
+            }
+#pragma warning disable CA1031 // The one place a watch survives what it did not foresee; logged with its stack.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                WorkloadApiLog.WatchFaulted(logger, operation, connection.Address.ToString(), e);
+                error = Errors.Unexpected(connection.Address, operation, e);
             }
 
             watcher.OnError(error);
@@ -74,6 +90,45 @@ internal static class StreamWatch
         }
     }
 
+    /// <summary>
+    /// Parses one message. Any failure is a discarded message: the parser's own
+    /// <see cref="WorkloadApiException"/>, or (a parser bug) any other exception, which is also logged with its stack.
+    /// </summary>
+    private static bool TryParse<TResponse, TUpdate>(
+        WorkloadApiConnection connection,
+        string operation,
+        Func<TResponse, TUpdate> parse,
+        TResponse message,
+        ILogger? logger,
+        [MaybeNullWhen(false)] out TUpdate update,
+        [NotNullWhen(false)] out WorkloadApiException? malformed)
+    {
+        try
+        {
+            update = parse(message);
+            malformed = null;
+            return true;
+        }
+        catch (WorkloadApiException e) when (e.Kind == WorkloadApiErrorKind.MalformedResponse)
+        {
+            malformed = e;
+        }
+#pragma warning disable CA1031 // An undocumented parse failure must cost one message, never the watch.
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            if (logger is not null)
+            {
+                WorkloadApiLog.ParseFaulted(logger, operation, connection.Address.ToString(), e);
+            }
+
+            malformed = Errors.Malformed(connection.Address, operation, $"parsing failed with {e.GetType().Name}: {e.Message}", e);
+        }
+
+        update = default;
+        return false;
+    }
+
     /// <summary>Reads the first valid message of a stream, without retrying: one-shot fetches surface every error.</summary>
     public static async Task<TUpdate> FirstAsync<TResponse, TUpdate>(
         WorkloadApiConnection connection,
@@ -90,7 +145,9 @@ internal static class StreamWatch
                 throw Errors.StreamEnded(connection.Address, operation);
             }
 
-            return parse(call.ResponseStream.Current);
+            return TryParse(connection, operation, parse, call.ResponseStream.Current, logger: null, out TUpdate? update, out WorkloadApiException? malformed)
+                ? update
+                : throw malformed;
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {

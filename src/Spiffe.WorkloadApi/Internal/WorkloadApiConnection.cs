@@ -16,6 +16,7 @@ internal sealed class WorkloadApiConnection : IDisposable
 
     private readonly GrpcChannel _channel;
     private readonly Metadata _headers;
+    private bool _disposed;
 
     public WorkloadApiConnection(WorkloadApiAddress address, IEnumerable<KeyValuePair<string, string>> extraMetadata)
     {
@@ -93,5 +94,12 @@ internal sealed class WorkloadApiConnection : IDisposable
         }
     }
 
-    public void Dispose() => _channel.Dispose();
+    /// <summary>Whether <see cref="Dispose"/> was called: a watch then ends instead of retrying.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed);
+
+    public void Dispose()
+    {
+        Volatile.Write(ref _disposed, true);
+        _channel.Dispose();
+    }
 }

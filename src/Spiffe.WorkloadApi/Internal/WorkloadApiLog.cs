@@ -28,4 +28,11 @@ internal static partial class WorkloadApiLog
 
     [LoggerMessage(8, LogLevel.Debug, "JWT-SVID for {SpiffeId} audiences {Audiences} fetched; expires {ExpiresAt:o}")]
     public static partial void JwtSvidFetched(ILogger logger, string spiffeId, string audiences, DateTimeOffset expiresAt);
+
+    // 20+: robustness of the watch loop (issue 8). IDs 9-19 are left for the sources' own events.
+    [LoggerMessage(20, LogLevel.Error, "Parsing a {Operation} message from {Address} threw an exception type the parser does not document; the message is discarded and the previous state stays in force")]
+    public static partial void ParseFaulted(ILogger logger, string operation, string address, Exception exception);
+
+    [LoggerMessage(21, LogLevel.Error, "The {Operation} watch of {Address} failed unexpectedly; the stream is reopened after backoff")]
+    public static partial void WatchFaulted(ILogger logger, string operation, string address, Exception exception);
 }

@@ -1,0 +1,5 @@
+
+Æ
+spiffe://example.org­{"keys":[{"kty":"EC","use":"jwt-svid","kid":"fuzz-1","crv":"P-256","x":"2NWP1yqdPdpi3Y2n4jKj0W6Me_zVs1mdsx-4_ceg3u8","y":"Ali_xOoifuQf_4kmdmUPh8AhA1mTvjX2WK8jRtI2nac"},{"kty":"RSA","kid":"rsa-1","n":"tabjqXXIuN7Rv5uSr4ob8S_X6Nn0QVCOUQ7NsWwfsF3ZfbFbK0Vy37FHk8bSVAJ10fhbS7pz2i2sF1iVJpl5SmnAgFuQAqUdxBeLIJpmMQATF1_R_Qj1il3FOXJndBKqFLGVj0QVwmnp9P3E8NCOlWlL4EUiFoqy_HhOT53HCF60phM-lNq6gwPGde_gg0CtcvRo09m9CWOLGBA4BsRvIAAYuqd2BiD3AFqnaL5vSkIIB0uyg4glMr1LzTZW0Vyhz-6jcQ75EUrMIIFWYBZS2nLoIDhe97A05SBKNOrEu8QZPRh_v4YOb3L2sjFUI-gYBOIy3LYobUw1iVqtpIY2Qw","e":"AQAB"}]}
+½
+example.org­{"keys":[{"kty":"EC","use":"jwt-svid","kid":"fuzz-1","crv":"P-256","x":"2NWP1yqdPdpi3Y2n4jKj0W6Me_zVs1mdsx-4_ceg3u8","y":"Ali_xOoifuQf_4kmdmUPh8AhA1mTvjX2WK8jRtI2nac"},{"kty":"RSA","kid":"rsa-1","n":"tabjqXXIuN7Rv5uSr4ob8S_X6Nn0QVCOUQ7NsWwfsF3ZfbFbK0Vy37FHk8bSVAJ10fhbS7pz2i2sF1iVJpl5SmnAgFuQAqUdxBeLIJpmMQATF1_R_Qj1il3FOXJndBKqFLGVj0QVwmnp9P3E8NCOlWlL4EUiFoqy_HhOT53HCF60phM-lNq6gwPGde_gg0CtcvRo09m9CWOLGBA4BsRvIAAYuqd2BiD3AFqnaL5vSkIIB0uyg4glMr1LzTZW0Vyhz-6jcQ75EUrMIIFWYBZS2nLoIDhe97A05SBKNOrEu8QZPRh_v4YOb3L2sjFUI-gYBOIy3LYobUw1iVqtpIY2Qw","e":"AQAB"}]}

@@ -1,0 +1,3 @@
+
+N
+spiffe://example.org6{"keys":[{"kty":"\ud800","use":"jwt-svid","kid":"k"}]}

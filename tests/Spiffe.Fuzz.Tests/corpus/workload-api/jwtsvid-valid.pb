@@ -1,0 +1,3 @@
+
+Ÿ
+spiffe://example.org/webøeyJhbGciOiJFUzI1NiIsImtpZCI6ImZ1enotMSJ9.eyJzdWIiOiJzcGlmZmU6Ly9leGFtcGxlLm9yZy93ZWIiLCJhdWQiOlsic3ZjIiwib3RoZXIiXSwiZXhwIjoyMTc3NDUyODAwLCJpYXQiOjE3NjcyMjU2MDB9.LkNAbAJbeZhx4H8HN8ifCDByo_kKntMRc8Y66dDuYpcJy7R9uV6CpHPdbc5CxjHNMj-r0KwRZ009-FRcRHZsIAinternal
