@@ -123,7 +123,7 @@ internal sealed class PeerSvidVerifier
         }
 
         X509BundleSet bundles = _bundleSource.GetX509BundleSet();
-        X509Bundle? bundle = bundles.GetX509Bundle(presented.TrustDomain);
+        X509Bundle? bundle = _bundleSource.GetX509Bundle(presented.TrustDomain);
         if (bundle is null)
         {
             return new TlsRefusal(TlsRefusalReason.NoBundle, presented, $"is of trust domain {presented.TrustDomain}, for which no X.509 bundle is trusted");
@@ -143,7 +143,7 @@ internal sealed class PeerSvidVerifier
         // resumed session's leaf-only chain whose leaf was validated in full against these bundles.
         if ((errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) != SslPolicyErrors.None)
         {
-            if (IsLeafOnly(chain, elements, leafDer) && _verified.WasValidated(leafDer, bundles, DateTime.UtcNow))
+            if (IsLeafOnly(chain, elements, leafDer) && _verified.WasValidated(leafDer, bundles, bundle, DateTime.UtcNow))
             {
                 id = presented;
                 fromEarlierValidation = true;
@@ -181,7 +181,7 @@ internal sealed class PeerSvidVerifier
             notAfter = elementNotAfter < notAfter ? elementNotAfter : notAfter;
         }
 
-        _verified.Remember(leafDer, bundles, notBefore, notAfter);
+        _verified.Remember(leafDer, bundles, bundle, notBefore, notAfter);
         id = presented;
         return null;
     }

@@ -8,8 +8,8 @@ namespace Spiffe.Tls;
 /// The peer leaves that passed a full validation (a chain built only from what the peer presented
 /// in that handshake, anchored in the bundle of its own trust domain), so a resumed TLS session,
 /// which carries only the leaf, can be accepted: a leaf-only chain is accepted only when that exact
-/// leaf (SHA-256 of its DER) was validated against the bundle set in force now (the same
-/// <see cref="X509BundleSet"/> instance) and every certificate of the chain validated then is
+/// leaf (SHA-256 of its DER) was validated against the bundles in force now (the same
+/// <see cref="X509BundleSet"/> and <see cref="X509Bundle"/> instances) and every certificate of the chain validated then is
 /// still within its validity period. A peer that never presented its intermediates is never in here.
 /// </summary>
 internal sealed class VerifiedLeafCache
@@ -21,19 +21,20 @@ internal sealed class VerifiedLeafCache
 
     internal int Count => _entries.Count;
 
-    internal void Remember(ReadOnlySpan<byte> leafDer, X509BundleSet bundles, DateTime notBeforeUtc, DateTime notAfterUtc)
+    internal void Remember(ReadOnlySpan<byte> leafDer, X509BundleSet bundles, X509Bundle bundle, DateTime notBeforeUtc, DateTime notAfterUtc)
     {
         if (_entries.Count >= Capacity)
         {
             Trim(bundles);
         }
 
-        _entries[Key(leafDer)] = new Entry(bundles, notBeforeUtc, notAfterUtc);
+        _entries[Key(leafDer)] = new Entry(bundles, bundle, notBeforeUtc, notAfterUtc);
     }
 
-    internal bool WasValidated(ReadOnlySpan<byte> leafDer, X509BundleSet bundles, DateTime nowUtc) =>
+    internal bool WasValidated(ReadOnlySpan<byte> leafDer, X509BundleSet bundles, X509Bundle bundle, DateTime nowUtc) =>
         _entries.TryGetValue(Key(leafDer), out Entry? entry)
         && ReferenceEquals(entry.Bundles, bundles)
+        && ReferenceEquals(entry.Bundle, bundle)
         && nowUtc >= entry.NotBeforeUtc
         && nowUtc <= entry.NotAfterUtc;
 
@@ -61,5 +62,5 @@ internal sealed class VerifiedLeafCache
         return Convert.ToHexString(hash);
     }
 
-    private sealed record Entry(X509BundleSet Bundles, DateTime NotBeforeUtc, DateTime NotAfterUtc);
+    private sealed record Entry(X509BundleSet Bundles, X509Bundle Bundle, DateTime NotBeforeUtc, DateTime NotAfterUtc);
 }
