@@ -213,10 +213,21 @@ internal sealed class PeerSvidVerifier
             flags |= status.Status;
         }
 
-        // Expired only when that is the one problem: the validity of an untrusted chain does not matter.
-        TlsRefusalReason reason = flags == X509ChainStatusFlags.NotTimeValid ? TlsRefusalReason.Expired : TlsRefusalReason.UntrustedChain;
+        // Expired when that is the one problem, or when the leaf itself is out of its validity period
+        // (a resumed session of an expired peer has a leaf-only, partial chain too); otherwise the
+        // validity of an untrusted chain does not matter.
+        bool leafTimeInvalid = false;
+        if (chain.ChainElements.Count > 0)
+        {
+            foreach (X509ChainStatus status in chain.ChainElements[0].ChainElementStatus)
+            {
+                leafTimeInvalid |= (status.Status & X509ChainStatusFlags.NotTimeValid) != 0;
+            }
+        }
+
+        TlsRefusalReason reason = flags == X509ChainStatusFlags.NotTimeValid || leafTimeInvalid ? TlsRefusalReason.Expired : TlsRefusalReason.UntrustedChain;
         string detail = reason == TlsRefusalReason.Expired
-            ? "has a certificate in its chain that is expired or not yet valid"
+            ? $"has a certificate in its chain that is expired or not yet valid ({flags})"
             : $"does not chain to the bundle of {presented.TrustDomain} with the certificates presented ({flags})";
         return new TlsRefusal(reason, presented, detail);
     }

@@ -40,6 +40,7 @@ public sealed class X509Svid : IDisposable
     private readonly X509Certificate2[] _intermediates;
     private readonly X509Certificate2[] _chain;
     private volatile bool _ownedBySource;
+    private volatile bool _disposed;
 
     private X509Svid(SpiffeId id, X509Certificate2 certificate, X509Certificate2[] intermediates, string? hint, DateTimeOffset expiresAt)
     {
@@ -196,6 +197,7 @@ public sealed class X509Svid : IDisposable
     /// <exception cref="ObjectDisposedException">This SVID was disposed by its owner.</exception>
     public X509Svid Copy()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var copies = new X509Certificate2[_chain.Length];
         try
         {
@@ -219,6 +221,7 @@ public sealed class X509Svid : IDisposable
     {
         if (!_ownedBySource)
         {
+            _disposed = true;
             DisposeAll(_chain);
         }
     }
