@@ -25,14 +25,18 @@ public sealed class BundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDi
         _x509 = new SourceCore<X509BundleSet>(
             "X.509 bundles",
             (watcher, onRestart, ct) => client.WatchX509BundlesAsync(watcher, onRestart, ct),
-            static _ => null,
             static set =>
             {
+                // Handed out from now on: the source's (ownership as in X509Source), so Dispose does
+                // nothing and the source never disposes them; the finalizers release superseded sets.
                 foreach (X509Bundle bundle in set)
                 {
-                    bundle.Dispose();
+                    bundle.MarkOwnedBySource();
                 }
+
+                return null;
             },
+            static _ => { },
             set => WorkloadApiLog.BundlesUpdated(logger, "X.509", address, string.Join(", ", set.Select(static b => b.TrustDomain.Name))),
             logger);
         _jwt = new SourceCore<JwtBundleSet>(
@@ -72,7 +76,7 @@ public sealed class BundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDi
         }
     }
 
-    /// <summary>The current X.509 bundle of <paramref name="trustDomain"/>, or null when none is trusted.</summary>
+    /// <summary>The current X.509 bundle of <paramref name="trustDomain"/>, or null when none is trusted. Owned by the source: disposing it does nothing, and it stays readable after updates (<see cref="X509Bundle.Copy"/> gives one you own).</summary>
     public X509Bundle? GetX509Bundle(TrustDomain trustDomain)
     {
         ArgumentNullException.ThrowIfNull(trustDomain);

@@ -18,12 +18,13 @@ namespace Spiffe.WorkloadApi;
 /// X509Svid svid = source.GetX509Svid();
 /// X509Bundle? peerBundle = source.GetX509Bundle(peerId.TrustDomain);
 /// </code>
-/// A superseded state is released (its certificates and keys disposed) one rotation later, so code
-/// that holds an <see cref="X509Svid"/> should not keep it across rotations: ask the source again.
-/// TLS connections made with the SDK (<c>SpiffeTlsServer</c>, <c>SpiffeTlsClient</c>,
-/// <c>SpiffeHttpHandler</c>, Kestrel's <c>UseSpiffeMtls</c>) are not affected: each certificate
-/// context owns a copy of its leaf, so a connection outliving any number of rotations keeps working
-/// and its <c>SslStream.LocalCertificate</c> stays readable.
+/// Ownership: everything this source hands out (SVIDs, contexts, bundles) belongs to the source.
+/// Disposing it does nothing (<c>using (source.GetX509Svid()) { }</c> breaks nothing), and the
+/// source never disposes it either, not on rotation and not when the source is disposed, so an
+/// object held across rotations stays readable; the finalizers release superseded states once
+/// nothing refers to them. Ask the source again for the current SVID; call
+/// <see cref="X509Svid.Copy"/> for an instance whose lifetime you control. Each read returns the
+/// context and the SVID chosen from it as one snapshot.
 /// </remarks>
 public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDisposable
 {
@@ -33,8 +34,6 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
     private readonly X509SourceOptions _options;
     private readonly SourceCore<X509Context> _core;
     private readonly ILogger _logger;
-    private volatile X509Svid? _selected;
-    private X509Svid? _pending;
 
     private X509Source(WorkloadApiClient client, bool ownsClient, X509SourceOptions options)
     {
@@ -46,7 +45,7 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
             "X.509 context",
             (watcher, onRestart, ct) => client.WatchX509ContextAsync(watcher, onRestart, ct),
             Accept,
-            static c => c.Dispose(),
+            static c => c.ReleaseFromSource(),
             OnUpdated,
             _logger);
     }
@@ -85,15 +84,19 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
         }
     }
 
-    /// <summary>The current state: every SVID and every bundle.</summary>
+    /// <summary>The current state: every SVID and every bundle. Owned by the source: disposing it does nothing.</summary>
     /// <exception cref="WorkloadApiException">The agent withdrew the workload's identity (PermissionDenied), or the source is disposed.</exception>
     public X509Context GetX509Context() => _core.Current ?? throw NoState();
 
-    /// <summary>The SVID to present now: the default one, or the one chosen by hint or picker.</summary>
+    /// <summary>
+    /// The SVID to present now: the default one, or the one chosen by hint or picker. Owned by the
+    /// source: disposing it does nothing, and it stays readable after rotations; use
+    /// <see cref="X509Svid.Copy"/> for one you own.
+    /// </summary>
     /// <exception cref="WorkloadApiException">The agent withdrew the workload's identity (PermissionDenied), or the source is disposed.</exception>
-    public X509Svid GetX509Svid() => (_core.Current is not null ? _selected : null) ?? throw NoState();
+    public X509Svid GetX509Svid() => _core.Current?.Selected ?? throw NoState();
 
-    /// <summary>The current X.509 bundle of <paramref name="trustDomain"/> (own or federated), or null when none is trusted.</summary>
+    /// <summary>The current X.509 bundle of <paramref name="trustDomain"/> (own or federated), or null when none is trusted. Owned by the source: disposing it does nothing.</summary>
     public X509Bundle? GetX509Bundle(TrustDomain trustDomain)
     {
         ArgumentNullException.ThrowIfNull(trustDomain);
@@ -103,15 +106,16 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
     /// <summary>
     /// The current X.509 bundles (own and federated): the same instance until an update arrives,
     /// so TLS can rebuild its chain policy only when they change. Empty while there is no state.
+    /// Its bundles are owned by the source: disposing them does nothing.
     /// </summary>
     public X509BundleSet GetX509BundleSet() => _core.Current?.Bundles ?? s_noBundles;
 
-    /// <summary>Completes with the next valid state.</summary>
+    /// <summary>Completes with the next valid state (owned by the source, like <see cref="GetX509Context"/>).</summary>
     public Task<X509Context> WaitForUpdateAsync(CancellationToken cancellationToken = default) => _core.WaitForUpdateAsync(cancellationToken);
 
     internal bool TryGetExpiry(out string? id, out double secondsLeft)
     {
-        X509Svid? svid = _core.Current is not null ? _selected : null;
+        X509Svid? svid = _core.Current?.Selected;
         id = svid?.Id.ToString();
         secondsLeft = svid is null ? 0 : (svid.ExpiresAt - _client.TimeProvider.GetUtcNow()).TotalSeconds;
         return svid is not null;
@@ -130,14 +134,13 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
                 : $"The X.509 update from {Address} has no SVID with hint \"{_options.Hint}\"; keeping the previous SVID.";
         }
 
-        _pending = chosen;
+        context.TakeForSource(chosen);
         return null;
     }
 
     private void OnUpdated(X509Context context)
     {
-        X509Svid selected = _pending!;
-        _selected = selected;
+        X509Svid selected = context.Selected!;
         if (_logger.IsEnabled(LogLevel.Information))
         {
             WorkloadApiLog.X509Updated(
@@ -180,11 +183,13 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
             withdrawal.StatusCode)
         : new WorkloadApiException(WorkloadApiErrorKind.Unavailable, $"No X509-SVID: the source for {Address} is disposed.");
 
-    /// <summary>Stops the stream and releases certificates; disposes the client if the source created it. Idempotent.</summary>
+    /// <summary>
+    /// Stops the stream and lets go of the current state (objects already handed out stay readable);
+    /// disposes the client if the source created it. Idempotent.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await _core.DisposeAsync().ConfigureAwait(false);
-        _selected = null;
         if (_ownsClient)
         {
             await _client.DisposeAsync().ConfigureAwait(false);

@@ -224,8 +224,9 @@ public sealed partial class GrpcSpiffeTests : IAsyncLifetime
         Assert.True(thrown.StatusCode == StatusCode.Unavailable, $"{thrown.StatusCode}: {chain}");
         Assert.Equal(HttpRequestError.SecureConnectionError, transport.HttpRequestError);
         Assert.Contains($"does not allow this workload's SPIFFE ID {presented}", thrown.Status.Detail, StringComparison.Ordinal);
+        // The SDK's documented outcome ends here. How SocketsHttpHandler noticed the close (HTTP/2
+        // handshake not completed, broken pipe, reset) depends on timing and is not asserted.
         Assert.IsType<IOException>(transport.InnerException);
-        Assert.True(causes.Any(e => e.Message.Contains("did not complete the HTTP/2 handshake", StringComparison.Ordinal)), chain);
     }
 
     private static IEnumerable<Exception> Causes(Exception exception)

@@ -48,14 +48,20 @@ internal sealed class KestrelTestServer : IAsyncDisposable
     public int Requests => Volatile.Read(ref _requests);
 
     /// <param name="configure">The TLS set-up of the endpoint, e.g. <c>listen.UseSpiffeMtls(...)</c>.</param>
-    /// <param name="mapEndpoints">More endpoints, besides <c>/peer</c>.</param>
-    public static async Task<KestrelTestServer> StartAsync(Action<ListenOptions> configure, Action<WebApplication>? mapEndpoints = null)
+    /// <param name="mapEndpoints">More endpoints, besides <c>/peer</c> (runs after Build, before start: it may also read <c>app.Services</c>).</param>
+    /// <param name="logs">Another logger provider for the host, at the host's default levels (Information and up).</param>
+    public static async Task<KestrelTestServer> StartAsync(Action<ListenOptions> configure, Action<WebApplication>? mapEndpoints = null, ILoggerProvider? logs = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         var handshakeFailures = new HandshakeFailureLog();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(handshakeFailures);
         builder.Logging.AddFilter<HandshakeFailureLog>("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Debug);
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
         {
             configure(listen);
@@ -81,9 +87,8 @@ internal sealed class KestrelTestServer : IAsyncDisposable
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 
     // Added after UseSpiffeMtls, so it runs on each connection right after the TLS handshake and
-    // records the certificate the server presented while it is certainly alive: an X509Source
-    // disposes a replaced SVID one rotation later, while connections opened with it may live on,
-    // so SslStream.LocalCertificate of an old connection can no longer be read.
+    // records the certificate the server presented in that handshake (the source may have rotated
+    // by the time the request reads it).
     private static ConnectionDelegate RecordServerCertificate(ConnectionDelegate next) => connection =>
     {
         SslStream? ssl = connection.Features.Get<ISslStreamFeature>()?.SslStream;

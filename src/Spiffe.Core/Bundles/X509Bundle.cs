@@ -9,14 +9,19 @@ namespace Spiffe.Bundles;
 /// never merged.
 /// </summary>
 /// <remarks>
-/// A bundle owns its certificates: <see cref="Dispose"/> releases their native handles. Dispose a
-/// bundle only once nothing (a handshake, a validator) can still be using it.
+/// Ownership: a bundle you create owns its certificates, and <see cref="Dispose"/> releases their
+/// native handles (dispose it once nothing, a handshake or a validator, can still use it). A bundle
+/// handed out by a source (<c>X509Source</c>, <c>BundleSource</c>, an <c>X509Context</c>) belongs
+/// to the source: <see cref="Dispose"/> does nothing on it and the source never disposes it, so
+/// holding one across updates is safe; the finalizers release it once nothing refers to it. Call
+/// <see cref="Copy"/> for an instance whose lifetime you control.
 /// </remarks>
 public sealed class X509Bundle : IX509BundleSetSource, IDisposable
 {
     private readonly X509Certificate2[] _authorities;
     private readonly System.Collections.ObjectModel.ReadOnlyCollection<X509Certificate2> _readOnlyAuthorities;
     private X509BundleSet? _asSet;
+    private volatile bool _ownedBySource;
 
     /// <summary>Creates a bundle from certificates; the bundle takes ownership of them. An empty bundle trusts nothing.</summary>
     public X509Bundle(TrustDomain trustDomain, IEnumerable<X509Certificate2> authorities)
@@ -101,12 +106,26 @@ public sealed class X509Bundle : IX509BundleSetSource, IDisposable
     /// <summary>The trust domain and the number of authorities.</summary>
     public override string ToString() => $"X509Bundle({TrustDomain}, {_authorities.Length} authorities)";
 
-    /// <summary>Releases the certificates' native handles.</summary>
+    /// <summary>Whether this bundle belongs to a source: <see cref="Dispose"/> then does nothing.</summary>
+    public bool IsOwnedBySource => _ownedBySource;
+
+    /// <summary>An independent copy that you own (same authorities), released by its own <see cref="Dispose"/>.</summary>
+    public X509Bundle Copy() => new(TrustDomain, _authorities.Select(static a => new X509Certificate2(a)));
+
+    /// <summary>Releases the certificates' native handles, unless the bundle belongs to a source (then nothing happens).</summary>
     public void Dispose()
     {
+        if (_ownedBySource)
+        {
+            return;
+        }
+
         foreach (X509Certificate2 authority in _authorities)
         {
             authority.Dispose();
         }
     }
+
+    /// <summary>Hands this bundle to a source: from now on <see cref="Dispose"/> does nothing.</summary>
+    internal void MarkOwnedBySource() => _ownedBySource = true;
 }

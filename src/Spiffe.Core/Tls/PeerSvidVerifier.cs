@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Spiffe.Bundles;
@@ -9,60 +10,57 @@ namespace Spiffe.Tls;
 /// <summary>
 /// Authenticates a TLS peer's X509-SVID and authorizes its SPIFFE ID, building exactly one chain
 /// per handshake: SslStream builds it with <see cref="GetChainPolicy"/> (every trusted authority,
-/// no downloads, no revocation), and the callback then requires the anchor of that chain to belong
-/// to the bundle of the peer's own trust domain (SPIFFE-RULES 38/39: a leaf of B anchored in A's
-/// root is refused, bundles are never merged for trust). Building a second chain in the callback
-/// costs about 20% of handshake throughput (issue 4).
+/// no downloads, no revocation, and no intermediates but the ones the peer presented in this
+/// handshake), and the callback then requires the anchor of that chain to belong to the bundle of
+/// the peer's own trust domain (SPIFFE-RULES 38/39: a leaf of B anchored in A's root is refused,
+/// bundles are never merged for trust). Building a second chain in the callback costs about 20% of
+/// handshake throughput (issue 4).
 /// </summary>
+/// <remarks>
+/// Acceptance never depends on history (ARCHITECTURE invariants; issue 8 point 3): the policy
+/// holds no intermediate learned from this side's SVID or from earlier peers, so a peer that sends
+/// only its leaf is refused on every handshake, as go-spiffe refuses it. A resumed TLS session
+/// carries only the leaf (observed on Linux, .NET 10: SslStream runs the callback again, and the
+/// chain ends in PartialChain); it is accepted only when <see cref="VerifiedLeafCache"/> holds that
+/// exact leaf from a full validation against the bundle set in force now.
+/// </remarks>
 internal sealed class PeerSvidVerifier
 {
-    /// <summary>How many distinct peer intermediates are remembered for resumed sessions.</summary>
-    internal const int MaxKnownIntermediates = 32;
-
     private readonly IX509BundleSetSource _bundleSource;
     private readonly SpiffeIdAuthorizer _authorizer;
-    private readonly IX509SvidSource? _ownSvids;
-    private X509Svid? _lastOwnSvid;
-    private readonly Lock _intermediatesLock = new();
+    private readonly TlsHandshakeTelemetry _telemetry;
+    private readonly VerifiedLeafCache _verified = new();
     private volatile PolicySnapshot? _policy;
-
-    // Intermediates of peers that passed a full validation, oldest first; replaced whole on change.
-    private volatile X509Certificate2[] _knownIntermediates = [];
 
     /// <param name="bundleSource">The bundles peers are authenticated with.</param>
     /// <param name="authorizer">Which peer IDs are allowed.</param>
-    /// <param name="ownSvids">
-    /// This side's own SVIDs, whose intermediates are known from the start as path-building hints:
-    /// peers of the same trust domain usually chain through the same intermediate, so the first
-    /// handshake with them does not change the policy (which would make <see cref="SpiffeHttpHandler"/>
-    /// open a new connection).
-    /// </param>
-    internal PeerSvidVerifier(IX509BundleSetSource bundleSource, SpiffeIdAuthorizer authorizer, IX509SvidSource? ownSvids = null)
+    /// <param name="telemetry">Where refusals are counted and logged.</param>
+    internal PeerSvidVerifier(IX509BundleSetSource bundleSource, SpiffeIdAuthorizer authorizer, TlsHandshakeTelemetry telemetry)
     {
         _bundleSource = bundleSource;
         _authorizer = authorizer;
-        _ownSvids = ownSvids;
-        Callback = (sender, certificate, chain, errors) => Verify(certificate, chain, errors, out _);
+        _telemetry = telemetry;
+        Callback = (sender, certificate, chain, errors) => Verify(certificate, chain, errors, null, out _, out _);
     }
 
     internal RemoteCertificateValidationCallback Callback { get; }
 
-    /// <summary>
-    /// The chain policy for the current bundles, rebuilt only when the source returns a new set
-    /// instance or a new peer intermediate has been learned.
-    /// </summary>
+    /// <summary>Leaves remembered for resumed sessions (tests).</summary>
+    internal int VerifiedLeafCount => _verified.Count;
+
+    /// <summary>The chain policy for the current bundles, rebuilt only when the source returns a new set instance.</summary>
     internal X509ChainPolicy GetChainPolicy()
     {
-        LearnOwnIntermediates();
         X509BundleSet bundles = _bundleSource.GetX509BundleSet();
-        X509Certificate2[] intermediates = _knownIntermediates;
         PolicySnapshot? snapshot = _policy;
-        if (snapshot is not null && ReferenceEquals(snapshot.Bundles, bundles) && ReferenceEquals(snapshot.Intermediates, intermediates))
+        if (snapshot is not null && ReferenceEquals(snapshot.Bundles, bundles))
         {
             return snapshot.Policy;
         }
 
-        // DOTNET-NOTES §2.4 and pitfall 14 (dotnet/runtime#69833, #59979): custom roots only, nothing fetched.
+        // DOTNET-NOTES §2.4 and pitfall 14 (dotnet/runtime#69833, #59979): custom roots only, nothing
+        // fetched. The ExtraStore stays empty: SslStream adds what the peer sent, and nothing else may
+        // complete a peer's chain.
         var policy = new X509ChainPolicy
         {
             TrustMode = X509ChainTrustMode.CustomRootTrust,
@@ -77,150 +75,129 @@ internal sealed class PeerSvidVerifier
             }
         }
 
-        // A resumed TLS session carries the peer's leaf but not its intermediates (observed on Linux,
-        // .NET 10: SslStream still calls the callback, and the chain ends in PartialChain). The
-        // intermediates of peers already fully validated sit in the untrusted ExtraStore so those
-        // chains still reach a bundle root; they are path-building hints, never trust anchors.
-        policy.ExtraStore.AddRange(intermediates);
-        _policy = new PolicySnapshot(bundles, intermediates, policy);
+        _policy = new PolicySnapshot(bundles, policy);
         return policy;
     }
 
-    /// <summary>The validation callback's decision, with the peer's SPIFFE ID when it is allowed.</summary>
-    internal bool Verify(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SpiffeId? id)
+    /// <summary>The validation callback's decision: the peer's SPIFFE ID when it is allowed, else why it is refused (counted and logged here).</summary>
+    /// <param name="certificate">The peer's leaf.</param>
+    /// <param name="chain">The chain SslStream built with <see cref="GetChainPolicy"/> and the peer's certificates.</param>
+    /// <param name="errors">SslStream's verdict.</param>
+    /// <param name="peer">The peer's address or host for the log, when known.</param>
+    /// <param name="id">The allowed peer's SPIFFE ID.</param>
+    /// <param name="refusal">Why the peer is refused.</param>
+    internal bool Verify(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, string? peer, [NotNullWhen(true)] out SpiffeId? id, [NotNullWhen(false)] out TlsRefusal? refusal)
     {
-        id = null;
-
-        // SVIDs carry no DNS name, so a client always sees a name mismatch (DOTNET-NOTES §2.9
-        // pitfall 7); the SPIFFE ID is authorized instead. Every other error fails.
-        if ((errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) != SslPolicyErrors.None || certificate is null || chain is null)
+        refusal = Authenticate(certificate, chain, errors, out id, out bool fromEarlierValidation);
+        if (refusal is null && !_authorizer.IsAuthorized(id!))
         {
+            refusal = new TlsRefusal(TlsRefusalReason.NotAuthorized, id, "is not allowed by the authorizer");
+        }
+
+        if (refusal is not null)
+        {
+            id = null;
+            _telemetry.Refused(refusal, peer);
             return false;
         }
 
-        if (!TryAuthenticate(certificate, chain, _bundleSource, out SpiffeId? authenticated))
-        {
-            return false;
-        }
-
-        Remember(chain.ChainElements);
-        if (!_authorizer.IsAuthorized(authenticated))
-        {
-            return false;
-        }
-
-        id = authenticated;
+        SpiffeId accepted = id!;
+        _telemetry.Accepted(fromEarlierValidation, accepted, peer);
+        id = accepted;
         return true;
     }
 
-    private void Remember(X509ChainElementCollection elements)
+    private TlsRefusal? Authenticate(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, out SpiffeId? id, out bool fromEarlierValidation)
     {
-        for (int i = 1; i < elements.Count - 1; i++)
+        id = null;
+        fromEarlierValidation = false;
+        if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
         {
-            Learn(elements[i].Certificate.RawDataMemory.Span);
-        }
-    }
-
-    // Checked once per SVID instance: a new intermediate here comes with a new SVID, when the policy
-    // users (SpiffeHttpHandler) start over anyway.
-    private void LearnOwnIntermediates()
-    {
-        if (_ownSvids is null)
-        {
-            return;
+            return new TlsRefusal(TlsRefusalReason.NoCertificate, null, "no certificate presented");
         }
 
-        X509Svid own;
-        try
-        {
-            own = _ownSvids.GetX509Svid();
-        }
-        catch (SpiffeException)
-        {
-            return; // no SVID yet: the handshake itself reports that
-        }
-
-        if (ReferenceEquals(Volatile.Read(ref _lastOwnSvid), own))
-        {
-            return;
-        }
-
-        foreach (X509Certificate2 intermediate in own.Intermediates)
-        {
-            Learn(intermediate.RawDataMemory.Span);
-        }
-
-        Volatile.Write(ref _lastOwnSvid, own);
-    }
-
-    // Keeps a copy (SslStream disposes the chain's certificates; sources dispose superseded SVIDs)
-    // of an intermediate not seen before.
-    private void Learn(ReadOnlySpan<byte> der)
-    {
-        if (IsKnown(_knownIntermediates, der))
-        {
-            return;
-        }
-
-        lock (_intermediatesLock)
-        {
-            X509Certificate2[] known = _knownIntermediates;
-            if (IsKnown(known, der))
-            {
-                return;
-            }
-
-            X509Certificate2 copy = X509CertificateLoader.LoadCertificate(der);
-            // Oldest out first; a dropped copy may still be in a policy in use, so the GC releases it.
-            _knownIntermediates = known.Length < MaxKnownIntermediates ? [.. known, copy] : [.. known.AsSpan(1), copy];
-        }
-    }
-
-    private static bool IsKnown(X509Certificate2[] known, ReadOnlySpan<byte> der)
-    {
-        foreach (X509Certificate2 certificate in known)
-        {
-            if (certificate.RawDataMemory.Span.SequenceEqual(der))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    internal static bool TryAuthenticate(X509Certificate certificate, X509Chain chain, IX509BundleSource bundleSource, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SpiffeId? id)
-    {
         ReadOnlySpan<byte> leafDer = certificate is X509Certificate2 leaf ? leaf.RawDataMemory.Span : certificate.GetRawCertData();
-        if (!SvidLeafRules.TryCheckLeaf(leafDer, out id, out _, out _, out _))
+        if (!SvidLeafRules.TryCheckLeaf(leafDer, out SpiffeId? presented, out _, out _, out string? notSvid))
         {
-            return false;
+            return new TlsRefusal(TlsRefusalReason.NotAnSvid, null, notSvid);
         }
 
-        X509Bundle? bundle = bundleSource.GetX509Bundle(id.TrustDomain);
+        X509BundleSet bundles = _bundleSource.GetX509BundleSet();
+        X509Bundle? bundle = _bundleSource.GetX509Bundle(presented.TrustDomain);
+        if (bundle is null)
+        {
+            return new TlsRefusal(TlsRefusalReason.NoBundle, presented, $"is of trust domain {presented.TrustDomain}, for which no X.509 bundle is trusted");
+        }
+
+        if (chain is null)
+        {
+            return new TlsRefusal(TlsRefusalReason.UntrustedChain, presented, $"does not chain to the bundle of {presented.TrustDomain}: no chain was built");
+        }
 
         // SslStream owns this chain and disposes its element certificates after the callback
         // returns, so they are read here and not disposed (DOTNET-NOTES §2.2, pitfall 13).
         X509ChainElementCollection elements = chain.ChainElements;
-        if (bundle is null || elements.Count < 2 || !elements[0].Certificate.RawDataMemory.Span.SequenceEqual(leafDer))
+
+        // SVIDs carry no DNS name, so a client always sees a name mismatch (DOTNET-NOTES §2.9
+        // pitfall 7); the SPIFFE ID is authorized instead. Every other error fails, except a
+        // resumed session's leaf-only chain whose leaf was validated in full against these bundles.
+        if ((errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) != SslPolicyErrors.None)
         {
-            id = null;
-            return false;
+            if (IsLeafOnly(chain, elements, leafDer) && _verified.WasValidated(leafDer, bundles, bundle, DateTime.UtcNow))
+            {
+                id = presented;
+                fromEarlierValidation = true;
+                return null;
+            }
+
+            return ChainRefusal(presented, chain);
+        }
+
+        if (elements.Count < 2 || !elements[0].Certificate.RawDataMemory.Span.SequenceEqual(leafDer))
+        {
+            return new TlsRefusal(TlsRefusalReason.UntrustedChain, presented, $"does not chain to the bundle of {presented.TrustDomain}: the chain does not start with the presented leaf");
         }
 
         // The anchor must be an authority of the peer's own trust domain, not of any trusted one.
         if (!bundle.Contains(elements[^1].Certificate))
         {
-            id = null;
-            return false;
+            return new TlsRefusal(TlsRefusalReason.UntrustedChain, presented, $"does not chain to the bundle of {presented.TrustDomain}: its chain ends in an authority of another trust domain");
         }
 
         // Everything between the leaf and the anchor signs certificates and must be a CA (X509-SVID §3.2, §4.1, §4.3).
-        for (int i = 1; i < elements.Count - 1; i++)
+        DateTime notBefore = DateTime.MinValue;
+        DateTime notAfter = DateTime.MaxValue;
+        for (int i = 0; i < elements.Count; i++)
         {
-            if (!SvidLeafRules.TryCheckSigningCertificate(elements[i].Certificate.RawDataMemory.Span, i, out CertificateFields _, out _))
+            X509Certificate2 element = elements[i].Certificate;
+            if (i > 0 && i < elements.Count - 1 && !SvidLeafRules.TryCheckSigningCertificate(element.RawDataMemory.Span, i, out CertificateFields _, out string? error))
             {
-                id = null;
+                return new TlsRefusal(TlsRefusalReason.UntrustedChain, presented, $"does not chain to the bundle of {presented.TrustDomain}: {error}");
+            }
+
+            DateTime elementNotBefore = element.NotBefore.ToUniversalTime();
+            DateTime elementNotAfter = element.NotAfter.ToUniversalTime();
+            notBefore = elementNotBefore > notBefore ? elementNotBefore : notBefore;
+            notAfter = elementNotAfter < notAfter ? elementNotAfter : notAfter;
+        }
+
+        _verified.Remember(leafDer, bundles, bundle, notBefore, notAfter);
+        id = presented;
+        return null;
+    }
+
+    // What a resumed session looks like: SslStream has only the leaf, and the chain stops at it.
+    private static bool IsLeafOnly(X509Chain chain, X509ChainElementCollection elements, ReadOnlySpan<byte> leafDer)
+    {
+        if (elements.Count != 1 || !elements[0].Certificate.RawDataMemory.Span.SequenceEqual(leafDer))
+        {
+            return false;
+        }
+
+        foreach (X509ChainStatus status in chain.ChainStatus)
+        {
+            if ((status.Status & ~X509ChainStatusFlags.PartialChain) != X509ChainStatusFlags.NoError)
+            {
                 return false;
             }
         }
@@ -228,5 +205,32 @@ internal sealed class PeerSvidVerifier
         return true;
     }
 
-    private sealed record PolicySnapshot(X509BundleSet Bundles, X509Certificate2[] Intermediates, X509ChainPolicy Policy);
+    private static TlsRefusal ChainRefusal(SpiffeId presented, X509Chain chain)
+    {
+        X509ChainStatusFlags flags = X509ChainStatusFlags.NoError;
+        foreach (X509ChainStatus status in chain.ChainStatus)
+        {
+            flags |= status.Status;
+        }
+
+        // Expired when that is the one problem, or when the leaf itself is out of its validity period
+        // (a resumed session of an expired peer has a leaf-only, partial chain too); otherwise the
+        // validity of an untrusted chain does not matter.
+        bool leafTimeInvalid = false;
+        if (chain.ChainElements.Count > 0)
+        {
+            foreach (X509ChainStatus status in chain.ChainElements[0].ChainElementStatus)
+            {
+                leafTimeInvalid |= (status.Status & X509ChainStatusFlags.NotTimeValid) != 0;
+            }
+        }
+
+        TlsRefusalReason reason = flags == X509ChainStatusFlags.NotTimeValid || leafTimeInvalid ? TlsRefusalReason.Expired : TlsRefusalReason.UntrustedChain;
+        string detail = reason == TlsRefusalReason.Expired
+            ? $"has a certificate in its chain that is expired or not yet valid ({flags})"
+            : $"does not chain to the bundle of {presented.TrustDomain} with the certificates presented ({flags})";
+        return new TlsRefusal(reason, presented, detail);
+    }
+
+    private sealed record PolicySnapshot(X509BundleSet Bundles, X509ChainPolicy Policy);
 }

@@ -20,10 +20,7 @@ namespace Spiffe.Tls;
 /// this handler holds a current inner <see cref="SocketsHttpHandler"/> built for one SVID and
 /// bundle set. When the source hands out a different <see cref="X509Svid"/> instance (or the
 /// bundles change), the next request builds a new inner handler, so new connections present the
-/// new SVID, while requests already running finish on the old one. The first handshake with a
-/// server whose intermediate CA this side has not seen (its own SVID's intermediates are known from
-/// the start) also starts a new inner handler once: the intermediate joins the chain policy as a
-/// path hint, so resumed TLS sessions, which carry only the leaf, still validate. A retired inner handler is
+/// new SVID, while requests already running finish on the old one. A retired inner handler is
 /// disposed after <see cref="SpiffeHttpHandlerOptions.DrainPeriod"/> once no request is running
 /// on it; at most eight are kept (the oldest is disposed beyond that).
 /// Pooled connections live at most <see cref="SpiffeHttpHandlerOptions.PooledConnectionLifetime"/>
@@ -48,7 +45,7 @@ namespace Spiffe.Tls;
 /// Failures surface as <see cref="HttpRequestException"/>: no SVID yet (the inner exception is the
 /// source's <see cref="SpiffeException"/>); this side refused the server (the message says whether
 /// its certificate failed chain validation, was not an X509-SVID, or had a SPIFFE ID the authorizer
-/// does not allow); or the server closed the connection the request had just opened, right after
+/// does not allow; each connection's own refusal, never another connection's); or the server closed the connection the request had just opened, right after
 /// the TLS handshake, which is how a SPIFFE server refuses a client it does not authorize (the
 /// message names the SPIFFE ID presented; the inner exception is an <see cref="IOException"/>, so
 /// gRPC reports <c>Unavailable</c>). All three carry
@@ -70,13 +67,11 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
     private static readonly HttpRequestOptionsKey<bool> s_openedConnection = new("Spiffe.Tls.SpiffeHttpHandler.OpenedConnection");
 
     private readonly IX509SvidSource _svidSource;
-    private readonly SpiffeIdAuthorizer _authorizer;
     private readonly SpiffeTlsClient _tlsClient;
     private readonly SpiffeHttpHandlerOptions _options;
     private readonly Lock _lock = new();
     private readonly List<Generation> _retired = [];
     private volatile Generation? _current;
-    private volatile Refusal? _lastRefusal;
     private int _handlersCreated;
     private int _handlersDisposed;
     private bool _disposed;
@@ -95,7 +90,6 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
         ArgumentNullException.ThrowIfNull(authorizer);
         _options = SpiffeHttpHandlerOptions.Validate(options, nameof(options));
         _svidSource = svidSource;
-        _authorizer = authorizer;
         _tlsClient = SpiffeTlsClient.MutualTls(svidSource, bundleSource, authorizer, _options.Tls);
     }
 
@@ -282,17 +276,15 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
         // different SVID than the one recorded here and builds again.
         SslClientAuthenticationOptions ssl = _tlsClient.GetOptions("spiffe");
         ssl.TargetHost = null; // SocketsHttpHandler sets the request's host (SNI) per connection pool.
-        RemoteCertificateValidationCallback verify = ssl.RemoteCertificateValidationCallback!;
-        ssl.RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
-        {
-            bool ok = verify(sender, certificate, chain, errors);
-            if (!ok)
-            {
-                _lastRefusal = new Refusal((sender as SslStream)?.TargetHostName, DescribeRefusal(certificate, errors));
-            }
+        PeerSvidVerifier verifier = _tlsClient.ServerVerifier!;
 
-            return ok;
-        };
+        // A refusal travels with this connection's own failure: SslStream lets the callback's
+        // exception out as is, and SocketsHttpHandler makes it the inner exception of the
+        // request's HttpRequestException (see Explain). No state is shared between connections.
+        ssl.RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
+            verifier.Verify(certificate, chain, errors, (sender as SslStream)?.TargetHostName, out _, out TlsRefusal? refusal)
+                ? true
+                : throw new ServerRefusedException(refusal);
 
         var handler = new SocketsHttpHandler();
         _options.ConfigureHandler?.Invoke(handler);
@@ -352,29 +344,6 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
         Interlocked.Increment(ref _handlersDisposed);
     }
 
-    private string DescribeRefusal(X509Certificate? certificate, SslPolicyErrors errors)
-    {
-        if (certificate is null)
-        {
-            return "the server presented no certificate";
-        }
-
-        if ((errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) != SslPolicyErrors.None)
-        {
-            return $"the server certificate failed chain validation ({errors & ~SslPolicyErrors.RemoteCertificateNameMismatch})";
-        }
-
-        ReadOnlySpan<byte> der = certificate is X509Certificate2 leaf ? leaf.RawDataMemory.Span : certificate.GetRawCertData();
-        if (!SvidLeafRules.TryCheckLeaf(der, out SpiffeId? id, out _, out _, out _))
-        {
-            return "the server certificate is not an X509-SVID";
-        }
-
-        return _authorizer.IsAuthorized(id)
-            ? $"the server SVID {id} does not chain to the bundle of {id.TrustDomain}"
-            : $"the server SPIFFE ID {id} is not authorized";
-    }
-
     // Two refusals look like plain connection failures without the SDK's knowledge:
     // - this side refused the server (AuthenticationException): say why, from the validation callback;
     // - the server refused this side: with TLS 1.3 the client finishes its handshake before the
@@ -383,18 +352,17 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
     //   request is the one that opened the connection, say what a SPIFFE server means by that. The
     //   IOException keeps gRPC's status stable (Unavailable) whichever way SocketsHttpHandler
     //   noticed the close.
-    private HttpRequestException? Explain(HttpRequestMessage request, HttpRequestException exception, X509Svid presented)
+    private static HttpRequestException? Explain(HttpRequestMessage request, HttpRequestException exception, X509Svid presented)
     {
         string host = request.RequestUri?.IdnHost ?? "(no host)";
+        if (exception.InnerException is ServerRefusedException refused)
+        {
+            return new HttpRequestException(HttpRequestError.SecureConnectionError, $"The TLS connection to {host} was refused: {refused.Message}.", exception);
+        }
+
         if (exception.InnerException is AuthenticationException)
         {
-            Refusal? refusal = _lastRefusal;
-            if (refusal is null || !string.Equals(refusal.Host, host, StringComparison.OrdinalIgnoreCase))
-            {
-                return null;
-            }
-
-            return new HttpRequestException(HttpRequestError.SecureConnectionError, $"The TLS connection to {host} was refused: {refusal.Reason}.", exception);
+            return null;
         }
 
         if (!request.Options.TryGetValue(s_openedConnection, out bool opened) || !opened || HasProtocolError(exception))
@@ -440,5 +408,16 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
 
     private sealed record State(SpiffeHttpHandler Handler, Generation Generation);
 
-    private sealed record Refusal(string? Host, string Reason);
+    /// <summary>This side refused the server's certificate: thrown from the validation callback so the reason stays with the connection.</summary>
+    private sealed class ServerRefusedException(TlsRefusal refusal) : AuthenticationException(Describe(refusal))
+    {
+        private static string Describe(TlsRefusal refusal) => refusal.Reason switch
+        {
+            TlsRefusalReason.NoCertificate => "the server presented no certificate",
+            TlsRefusalReason.NotAnSvid => $"the server certificate is not an X509-SVID ({refusal.Detail})",
+            TlsRefusalReason.NotAuthorized => $"the server SPIFFE ID {refusal.PresentedId} is not authorized",
+            TlsRefusalReason.NoBundle => $"the server SVID {refusal.PresentedId} {refusal.Detail}",
+            _ => $"the server certificate failed chain validation: the server SVID {refusal.PresentedId} {refusal.Detail}",
+        };
+    }
 }

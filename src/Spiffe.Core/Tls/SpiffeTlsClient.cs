@@ -44,7 +44,8 @@ public sealed class SpiffeTlsClient
         ArgumentNullException.ThrowIfNull(svidSource);
         ArgumentNullException.ThrowIfNull(bundleSource);
         ArgumentNullException.ThrowIfNull(authorizer);
-        return new SpiffeTlsClient(new CertificateContextCache(svidSource), new PeerSvidVerifier(bundleSource, authorizer, svidSource), null, SpiffeTlsOptions.Validate(options, nameof(options)));
+        SpiffeTlsOptions validated = SpiffeTlsOptions.Validate(options, nameof(options));
+        return new SpiffeTlsClient(new CertificateContextCache(svidSource), new PeerSvidVerifier(bundleSource, authorizer, new TlsHandshakeTelemetry("client", validated)), null, validated);
     }
 
     /// <summary>Server-authenticated TLS: the client presents no certificate and requires a server SVID allowed by <paramref name="authorizer"/>.</summary>
@@ -54,7 +55,8 @@ public sealed class SpiffeTlsClient
     {
         ArgumentNullException.ThrowIfNull(bundleSource);
         ArgumentNullException.ThrowIfNull(authorizer);
-        return new SpiffeTlsClient(null, new PeerSvidVerifier(bundleSource, authorizer), null, SpiffeTlsOptions.Validate(options, nameof(options)));
+        SpiffeTlsOptions validated = SpiffeTlsOptions.Validate(options, nameof(options));
+        return new SpiffeTlsClient(null, new PeerSvidVerifier(bundleSource, authorizer, new TlsHandshakeTelemetry("client", validated)), null, validated);
     }
 
     /// <summary>
@@ -102,6 +104,9 @@ public sealed class SpiffeTlsClient
         return options;
     }
 
-    /// <summary>The chain policy the next handshake would use (null without SPIFFE server authentication); a new instance means the bundles or learned intermediates changed.</summary>
+    /// <summary>The server verifier (null without SPIFFE server authentication).</summary>
+    internal PeerSvidVerifier? ServerVerifier => _serverVerifier;
+
+    /// <summary>The chain policy the next handshake would use (null without SPIFFE server authentication); a new instance means the bundles changed.</summary>
     internal X509ChainPolicy? GetCurrentChainPolicy() => _serverVerifier?.GetChainPolicy() ?? _webTrust;
 }

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Spiffe.Bundles;
@@ -59,7 +60,8 @@ public sealed class SpiffeTlsServer
         ArgumentNullException.ThrowIfNull(svidSource);
         ArgumentNullException.ThrowIfNull(bundleSource);
         ArgumentNullException.ThrowIfNull(authorizer);
-        return new SpiffeTlsServer(new CertificateContextCache(svidSource), null, new PeerSvidVerifier(bundleSource, authorizer, svidSource), SpiffeTlsOptions.Validate(options, nameof(options)));
+        SpiffeTlsOptions validated = SpiffeTlsOptions.Validate(options, nameof(options));
+        return new SpiffeTlsServer(new CertificateContextCache(svidSource), null, new PeerSvidVerifier(bundleSource, authorizer, new TlsHandshakeTelemetry("server", validated)), validated);
     }
 
     /// <summary>
@@ -89,7 +91,8 @@ public sealed class SpiffeTlsServer
         ArgumentNullException.ThrowIfNull(serverCertificate);
         ArgumentNullException.ThrowIfNull(bundleSource);
         ArgumentNullException.ThrowIfNull(authorizer);
-        return new SpiffeTlsServer(null, serverCertificate, new PeerSvidVerifier(bundleSource, authorizer), SpiffeTlsOptions.Validate(options, nameof(options)));
+        SpiffeTlsOptions validated = SpiffeTlsOptions.Validate(options, nameof(options));
+        return new SpiffeTlsServer(null, serverCertificate, new PeerSvidVerifier(bundleSource, authorizer, new TlsHandshakeTelemetry("server", validated)), validated);
     }
 
     /// <summary>
@@ -104,20 +107,34 @@ public sealed class SpiffeTlsServer
     /// Options for one handshake, like <see cref="GetOptions()"/>, that also report the client this
     /// handshake authenticated and authorized: <paramref name="clientVerified"/> is called from the
     /// certificate validation callback with the client's SPIFFE ID and leaf (owned by the
-    /// <c>SslStream</c>) when, and only when, the client is accepted. Use it to record the verified
-    /// identity on the connection (Spiffe.AspNetCore does) instead of reading the certificate again.
+    /// <c>SslStream</c>) when, and only when, the client is accepted (resumed sessions included).
+    /// Use it to record the verified identity on the connection (Spiffe.AspNetCore does) instead of
+    /// reading the certificate again.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="clientVerified"/> is null.</exception>
     /// <exception cref="InvalidOperationException">This server does not authenticate clients (made by <see cref="Tls"/>).</exception>
     /// <exception cref="SpiffeException">The source has no SVID yet (or no longer has one).</exception>
-    public SslServerAuthenticationOptions GetOptions(Action<SpiffeId, X509Certificate2> clientVerified)
+    public SslServerAuthenticationOptions GetOptions(Action<SpiffeId, X509Certificate2> clientVerified) => GetOptions(clientVerified, null);
+
+    /// <summary>
+    /// Options for one handshake, like <see cref="GetOptions(Action{SpiffeId, X509Certificate2})"/>, for a
+    /// connection from <paramref name="remoteEndPoint"/>: a refused client is logged with that address
+    /// (<see cref="SpiffeTlsOptions.LoggerFactory"/>).
+    /// </summary>
+    /// <param name="clientVerified">Called with the accepted client's SPIFFE ID and leaf.</param>
+    /// <param name="remoteEndPoint">The client's address, for the refusal log; null when unknown.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="clientVerified"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">This server does not authenticate clients (made by <see cref="Tls"/>).</exception>
+    /// <exception cref="SpiffeException">The source has no SVID yet (or no longer has one).</exception>
+    public SslServerAuthenticationOptions GetOptions(Action<SpiffeId, X509Certificate2> clientVerified, EndPoint? remoteEndPoint)
     {
         ArgumentNullException.ThrowIfNull(clientVerified);
         PeerSvidVerifier verifier = _clientVerifier ?? throw new InvalidOperationException("This TLS server does not authenticate clients: it was made by SpiffeTlsServer.Tls. Use MutualTls to require client SVIDs.");
         SslServerAuthenticationOptions options = GetOptions();
+        string? peer = remoteEndPoint?.ToString();
         options.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
         {
-            if (!verifier.Verify(certificate, chain, errors, out SpiffeId? id))
+            if (!verifier.Verify(certificate, chain, errors, peer, out SpiffeId? id, out TlsRefusal? _))
             {
                 return false;
             }
@@ -128,6 +145,9 @@ public sealed class SpiffeTlsServer
         };
         return options;
     }
+
+    /// <summary>The client verifier (tests).</summary>
+    internal PeerSvidVerifier? ClientVerifier => _clientVerifier;
 
     // Rebuilt only when the context or the chain policy is a new instance (an SVID or bundle change).
     private SslServerAuthenticationOptions GetSharedOptions()

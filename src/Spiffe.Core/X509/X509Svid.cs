@@ -14,8 +14,16 @@ namespace Spiffe.X509;
 /// a supported key matching the leaf).
 /// </summary>
 /// <remarks>
-/// The SVID owns its certificates and key: <see cref="Dispose"/> releases them. The private key
-/// never appears in <see cref="ToString"/> or in exception messages.
+/// <para>
+/// Ownership: an SVID you create (<see cref="Parse"/>, <see cref="FromPem"/>, <see cref="Copy"/>) is
+/// yours, and <see cref="Dispose"/> releases its certificates and key. An SVID handed out by a
+/// source (<c>X509Source.GetX509Svid</c>, <c>X509Context.Svids</c>) belongs to the source:
+/// <see cref="Dispose"/> does nothing on it, so <c>using (source.GetX509Svid()) { }</c> cannot
+/// break the source or later handshakes, and the source never disposes it either, so a caller
+/// holding one across rotations can still read it; its native handles are released by the
+/// finalizers once nothing refers to it. Call <see cref="Copy"/> for an instance whose lifetime
+/// you control. The private key never appears in <see cref="ToString"/> or in exception messages.
+/// </para>
 /// <code>
 /// using X509Svid svid = X509Svid.Parse(response.X509Svid.Span, response.X509SvidKey.Span, response.Hint);
 /// Console.WriteLine(svid); // X509Svid(spiffe://example.org/web, serial 5F…, expires 2026-11-22T18:00:00Z)
@@ -31,6 +39,8 @@ public sealed class X509Svid : IDisposable
 
     private readonly X509Certificate2[] _intermediates;
     private readonly X509Certificate2[] _chain;
+    private volatile bool _ownedBySource;
+    private volatile bool _disposed;
 
     private X509Svid(SpiffeId id, X509Certificate2 certificate, X509Certificate2[] intermediates, string? hint, DateTimeOffset expiresAt)
     {
@@ -179,8 +189,51 @@ public sealed class X509Svid : IDisposable
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"X509Svid({Id}, serial {Certificate.SerialNumber}, expires {ExpiresAt.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ})");
 
-    /// <summary>Releases the certificates and the private key.</summary>
-    public void Dispose() => DisposeAll(_chain);
+    /// <summary>
+    /// Whether this SVID belongs to a source (handed out by <c>X509Source</c>): <see cref="Dispose"/>
+    /// then does nothing.
+    /// </summary>
+    public bool IsOwnedBySource => _ownedBySource;
+
+    /// <summary>
+    /// An independent copy that you own: same certificates, key, ID and hint, released by its own
+    /// <see cref="Dispose"/> and unaffected by anything done to this one. Use it to keep an SVID
+    /// with a lifetime you control, or to hand it to code that disposes what it gets.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">This SVID was disposed by its owner.</exception>
+    public X509Svid Copy()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var copies = new X509Certificate2[_chain.Length];
+        try
+        {
+            for (int i = 0; i < _chain.Length; i++)
+            {
+                // Shares the immutable native certificate (and, for the leaf, its key) under a new handle.
+                copies[i] = new X509Certificate2(_chain[i]);
+            }
+        }
+        catch (CryptographicException e)
+        {
+            DisposeAll(copies);
+            throw new ObjectDisposedException(nameof(X509Svid), $"The X509-SVID {Id} was disposed by its owner: {e.Message}");
+        }
+
+        return new X509Svid(Id, copies[0], copies[1..], Hint, ExpiresAt);
+    }
+
+    /// <summary>Releases the certificates and the private key, unless the SVID belongs to a source (then nothing happens).</summary>
+    public void Dispose()
+    {
+        if (!_ownedBySource)
+        {
+            _disposed = true;
+            DisposeAll(_chain);
+        }
+    }
+
+    /// <summary>Hands this SVID to a source: from now on <see cref="Dispose"/> does nothing.</summary>
+    internal void MarkOwnedBySource() => _ownedBySource = true;
 
     private byte[] ExportPkcs8()
     {
@@ -357,11 +410,11 @@ public sealed class X509Svid : IDisposable
         return label;
     }
 
-    private static void DisposeAll(X509Certificate2[] certificates)
+    private static void DisposeAll(X509Certificate2?[] certificates)
     {
-        foreach (X509Certificate2 certificate in certificates)
+        foreach (X509Certificate2? certificate in certificates)
         {
-            certificate.Dispose();
+            certificate?.Dispose();
         }
     }
 }

@@ -32,3 +32,34 @@ internal sealed class MutableBundleSource(params X509Bundle[] bundles) : IX509Bu
 
     public X509Bundle? GetX509Bundle(TrustDomain trustDomain) => _bundles.GetX509Bundle(trustDomain);
 }
+
+/// <summary>An <see cref="System.Diagnostics.Metrics.IMeterFactory"/> like the host's: meters scoped to it, disposed with it.</summary>
+internal sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+{
+    private readonly List<System.Diagnostics.Metrics.Meter> _meters = [];
+
+    public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var meter = new System.Diagnostics.Metrics.Meter(options.Name, options.Version, options.Tags, scope: this);
+        lock (_meters)
+        {
+            _meters.Add(meter);
+        }
+
+        return meter;
+    }
+
+    public void Dispose()
+    {
+        lock (_meters)
+        {
+            foreach (System.Diagnostics.Metrics.Meter meter in _meters)
+            {
+                meter.Dispose();
+            }
+
+            _meters.Clear();
+        }
+    }
+}
