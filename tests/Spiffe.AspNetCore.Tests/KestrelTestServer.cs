@@ -49,9 +49,13 @@ internal sealed class KestrelTestServer : IAsyncDisposable
 
     /// <param name="configure">The TLS set-up of the endpoint, e.g. <c>listen.UseSpiffeMtls(...)</c>.</param>
     /// <param name="mapEndpoints">More endpoints, besides <c>/peer</c>.</param>
-    public static async Task<KestrelTestServer> StartAsync(Action<ListenOptions> configure, Action<WebApplication>? mapEndpoints = null)
+    /// <param name="configureServices">More services (authentication and authorization are always added, for the endpoint shorthands).</param>
+    public static async Task<KestrelTestServer> StartAsync(Action<ListenOptions> configure, Action<WebApplication>? mapEndpoints = null, Action<WebApplicationBuilder>? configureServices = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Services.AddAuthentication();
+        builder.Services.AddAuthorization();
+        configureServices?.Invoke(builder);
         var handshakeFailures = new HandshakeFailureLog();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(handshakeFailures);
