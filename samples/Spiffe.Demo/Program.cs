@@ -64,6 +64,8 @@ try
     // The backend: Kestrel with mutual TLS from its X509Source; only the frontend gets past the handshake.
     WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
     builder.Logging.ClearProviders();
+    builder.Services.AddAuthentication(); // RequireJwtSvid below adds its JWT-SVID scheme
+    builder.Services.AddAuthorization();
     builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
         listen.UseSpiffeMtls(backend, SpiffeIdAuthorizer.Exact(frontendId))));
     backendApp = builder.Build();

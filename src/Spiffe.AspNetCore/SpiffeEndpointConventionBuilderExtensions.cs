@@ -1,14 +1,20 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
+using Spiffe.AspNetCore.Authentication;
+using Spiffe.AspNetCore.Authorization;
 
 namespace Spiffe.AspNetCore;
 
 /// <summary>
-/// Minimal per-endpoint checks on the caller's SPIFFE ID (from the connection's client X509-SVID).
-/// Full ASP.NET Core authentication and authorization handlers come later; these filters only
-/// answer 401 when the connection carries no SVID and 403 when its ID is not allowed.
+/// Per-endpoint shorthands over the mTLS scheme (<see cref="SpiffeAuthenticationDefaults.X509Scheme"/>)
+/// and <see cref="SpiffeIdRequirement"/>: each is <c>RequireAuthorization</c> with a policy that
+/// authenticates the verified mTLS peer and checks its SPIFFE ID. 401 when the connection carries
+/// no verified SVID, 403 when its ID is not allowed.
 /// </summary>
 /// <remarks>
+/// Needs <c>builder.Services.AddAuthentication()</c> and <c>AddAuthorization()</c> (or
+/// <c>AddSpiffeAuthorization()</c>); the mTLS scheme is added under its default name if the app did
+/// not register it with <c>AddSpiffeX509()</c>.
 /// <code>
 /// app.MapGet("/orders", () => ...).RequireSpiffeId(SpiffeId.Parse("spiffe://example.org/frontend"));
 /// app.MapGet("/partner", () => ...).RequireTrustDomain(TrustDomain.Parse("partner.org"));
@@ -16,24 +22,14 @@ namespace Spiffe.AspNetCore;
 /// </remarks>
 public static class SpiffeEndpointConventionBuilderExtensions
 {
-    /// <summary>Allows the endpoint only to callers whose SPIFFE ID <paramref name="authorizer"/> allows.</summary>
+    /// <summary>Allows the endpoint only to mTLS callers whose SPIFFE ID <paramref name="authorizer"/> allows.</summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     public static TBuilder RequireSpiffeId<TBuilder>(this TBuilder builder, SpiffeIdAuthorizer authorizer)
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(authorizer);
-        return builder.AddEndpointFilter((context, next) =>
-        {
-            if (!context.HttpContext.TryGetSpiffeId(out SpiffeId? id))
-            {
-                return ValueTask.FromResult<object?>(TypedResults.StatusCode(StatusCodes.Status401Unauthorized));
-            }
-
-            return authorizer.IsAuthorized(id)
-                ? next(context)
-                : ValueTask.FromResult<object?>(TypedResults.StatusCode(StatusCodes.Status403Forbidden));
-        });
+        return Require(builder, new AuthorizationPolicyBuilder(SpiffeAuthenticationDefaults.X509Scheme).RequireSpiffeId(authorizer).Build(), $"RequireSpiffeId({authorizer})");
     }
 
     /// <summary>Allows the endpoint only to the listed SPIFFE IDs (exact match); none listed allows nobody.</summary>
@@ -42,9 +38,24 @@ public static class SpiffeEndpointConventionBuilderExtensions
         where TBuilder : IEndpointConventionBuilder =>
         RequireSpiffeId(builder, SpiffeIdAuthorizer.OneOf(ids));
 
-    /// <summary>Allows the endpoint only to callers of <paramref name="trustDomain"/> (whole-name comparison).</summary>
+    /// <summary>Allows the endpoint only to mTLS callers of <paramref name="trustDomain"/> (whole-name comparison).</summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     public static TBuilder RequireTrustDomain<TBuilder>(this TBuilder builder, TrustDomain trustDomain)
-        where TBuilder : IEndpointConventionBuilder =>
-        RequireSpiffeId(builder, SpiffeIdAuthorizer.MemberOf(trustDomain));
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(trustDomain);
+        return Require(builder, new AuthorizationPolicyBuilder(SpiffeAuthenticationDefaults.X509Scheme).RequireTrustDomain(trustDomain).Build(), $"RequireTrustDomain({trustDomain})");
+    }
+
+    private static TBuilder Require<TBuilder>(TBuilder builder, AuthorizationPolicy policy, string name)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        builder.Add(endpoint =>
+        {
+            SpiffeEndpointSchemes.EnsureX509Scheme(endpoint.ApplicationServices, name);
+            endpoint.Metadata.Add(new SpiffePolicyNameMetadata(name));
+        });
+        return builder.RequireAuthorization(policy);
+    }
 }

@@ -7,7 +7,7 @@ namespace Spiffe.AspNetCore;
 
 /// <summary>
 /// The caller's SPIFFE ID on a request that came in over <see cref="SpiffeListenOptionsExtensions.UseSpiffeMtls"/>,
-/// and the caller's JWT-SVID on an endpoint guarded by <c>RequireJwtSvid</c>.
+/// and the caller's JWT-SVID validated by a SPIFFE JWT scheme (<c>AddSpiffeJwt</c>, <c>RequireJwtSvid</c>).
 /// </summary>
 public static class SpiffeHttpContextExtensions
 {
@@ -33,9 +33,9 @@ public static class SpiffeHttpContextExtensions
             : throw new InvalidOperationException("The request's connection carries no client X509-SVID; serve it from an endpoint configured with UseSpiffeMtls.");
 
     /// <summary>
-    /// Gets the JWT-SVID that the endpoint's <c>RequireJwtSvid</c> filter validated for this request
+    /// Gets the JWT-SVID that a SPIFFE JWT scheme (<c>AddSpiffeJwt</c> or the <c>RequireJwtSvid</c> shorthand) validated for this request
     /// (its <see cref="JwtSvid.Id"/> is the caller's SPIFFE ID, <see cref="JwtSvid.Claims"/> all its
-    /// claims); false on endpoints without that filter.
+    /// claims); false when no such scheme authenticated the request.
     /// </summary>
     public static bool TryGetJwtSvid(this HttpContext context, [NotNullWhen(true)] out JwtSvid? svid)
     {
@@ -44,10 +44,10 @@ public static class SpiffeHttpContextExtensions
         return svid is not null;
     }
 
-    /// <summary>The JWT-SVID validated for this request by the endpoint's <c>RequireJwtSvid</c> filter.</summary>
-    /// <exception cref="InvalidOperationException">No JWT-SVID was validated for this request (the endpoint has no <c>RequireJwtSvid</c> filter).</exception>
+    /// <summary>The JWT-SVID validated for this request by a SPIFFE JWT scheme.</summary>
+    /// <exception cref="InvalidOperationException">No JWT-SVID was validated for this request (no SPIFFE JWT scheme authenticated it).</exception>
     public static JwtSvid GetJwtSvid(this HttpContext context) =>
         TryGetJwtSvid(context, out JwtSvid? svid)
             ? svid
-            : throw new InvalidOperationException("No JWT-SVID was validated for this request; guard the endpoint with RequireJwtSvid.");
+            : throw new InvalidOperationException("No JWT-SVID was validated for this request; authenticate the endpoint with the SPIFFE JWT scheme (AddSpiffeJwt, RequireJwtSvid).");
 }

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Spiffe.Jwt;
 using Spiffe.Testing;
@@ -19,7 +20,7 @@ namespace Spiffe.AspNetCore.Tests;
 /// <summary>
 /// JWT-SVID bearer authentication end to end: a real Workload API (gRPC over a Unix socket) and a
 /// JwtSource feed <see cref="JwtSvidBearerHandler"/>, whose requests reach a real Kestrel on
-/// 127.0.0.1 (plain HTTP) guarded by <c>RequireJwtSvid</c>.
+/// 127.0.0.1 (plain HTTP) guarded by the <c>RequireJwtSvid</c> shorthand (a JWT scheme per endpoint).
 /// </summary>
 public sealed class JwtSvidBearerTests : IAsyncLifetime
 {
@@ -45,6 +46,9 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.Logging.AddFakeLogging();
+        builder.Services.AddAuthentication();
+        builder.Services.AddAuthorization();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         _app = builder.Build();
         _app.Use((context, next) =>
@@ -172,10 +176,11 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
 
         using HttpResponseMessage response = await http.GetAsync(new Uri(_address, "/backend"));
 
+        // The caller learns only that the token is invalid; the expected audiences go to the log.
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        string challenge = Assert.Single(response.Headers.WwwAuthenticate).ToString();
-        Assert.StartsWith("Bearer error=\"invalid_token\"", challenge, StringComparison.Ordinal);
-        Assert.Contains("audience", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(GenericInvalidToken, Assert.Single(response.Headers.WwwAuthenticate).ToString());
+        Assert.Equal(string.Empty, await response.Content.ReadAsStringAsync());
+        Assert.Contains(Rejections(), m => m.Contains("audience", StringComparison.Ordinal) && m.Contains(BackendAudience, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -192,11 +197,9 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("Basic xyz")]
     [InlineData("Bearer")]
     [InlineData("Bearer a b")]
-    [InlineData("Bearerxyz")]
-    public async Task OtherSchemeOrMalformedHeader_Unauthorized(string authorization)
+    public async Task MalformedBearerHeader_UnauthorizedInvalidRequest(string authorization)
     {
         using HttpClient http = PlainClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_address, "/backend"));
@@ -207,6 +210,22 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         string challenge = Assert.Single(response.Headers.WwwAuthenticate).ToString();
         Assert.StartsWith("Bearer error=\"invalid_request\"", challenge, StringComparison.Ordinal);
+    }
+
+    // Another scheme's credential is not a bearer token at all: the challenge just asks for one (RFC 6750 §3.1).
+    [Theory]
+    [InlineData("Basic xyz")]
+    [InlineData("Bearerxyz")]
+    public async Task OtherScheme_UnauthorizedWithPlainBearerChallenge(string authorization)
+    {
+        using HttpClient http = PlainClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_address, "/backend"));
+        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+
+        using HttpResponseMessage response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer", Assert.Single(response.Headers.WwwAuthenticate).ToString());
     }
 
     [Fact]
@@ -224,9 +243,10 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         string body = await response.Content.ReadAsStringAsync();
         string challenge = Assert.Single(response.Headers.WwwAuthenticate).ToString();
-        Assert.Contains("signature", body, StringComparison.Ordinal);
+        Assert.Equal(GenericInvalidToken, challenge);
         Assert.DoesNotContain(token, body, StringComparison.Ordinal);
-        Assert.DoesNotContain(token.Split('.')[2], challenge, StringComparison.Ordinal);
+        Assert.Contains(Rejections(), m => m.Contains("signature", StringComparison.Ordinal));
+        Assert.DoesNotContain(Rejections(), m => m.Contains(token.Split('.')[2], StringComparison.Ordinal));
     }
 
     [Fact]
@@ -237,8 +257,9 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
         using HttpResponseMessage response = await http.GetAsync(new Uri(_address, "/late"));
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Contains("expired", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.StartsWith("Bearer error=\"invalid_token\"", Assert.Single(response.Headers.WwwAuthenticate).ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("expired", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(GenericInvalidToken, Assert.Single(response.Headers.WwwAuthenticate).ToString());
+        Assert.Contains(Rejections(), m => m.Contains("expired", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -285,6 +306,12 @@ public sealed class JwtSvidBearerTests : IAsyncLifetime
         Assert.Null(svid);
         Assert.Throws<InvalidOperationException>(() => context.GetJwtSvid());
     }
+
+    private const string GenericInvalidToken = "Bearer error=\"invalid_token\", error_description=\"The bearer token is not a valid JWT-SVID for this service.\"";
+
+    // Event 4001: the scheme's log of a rejected token, with the reason.
+    private string[] Rejections() =>
+        [.. _app.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 4001).Select(r => r.Message)];
 
     private HttpClient BearerClient(IReadOnlyCollection<string> audiences) =>
         new(new JwtSvidBearerHandler(_source, audiences, innerHandler: new SocketsHttpHandler())) { Timeout = TimeSpan.FromSeconds(20) };

@@ -50,9 +50,13 @@ internal sealed class KestrelTestServer : IAsyncDisposable
     /// <param name="configure">The TLS set-up of the endpoint, e.g. <c>listen.UseSpiffeMtls(...)</c>.</param>
     /// <param name="mapEndpoints">More endpoints, besides <c>/peer</c> (runs after Build, before start: it may also read <c>app.Services</c>).</param>
     /// <param name="logs">Another logger provider for the host, at the host's default levels (Information and up).</param>
-    public static async Task<KestrelTestServer> StartAsync(Action<ListenOptions> configure, Action<WebApplication>? mapEndpoints = null, ILoggerProvider? logs = null)
+    /// <param name="configureServices">More services (authentication and authorization are always added, for the endpoint shorthands).</param>
+    public static async Task<KestrelTestServer> StartAsync(Action<ListenOptions> configure, Action<WebApplication>? mapEndpoints = null, ILoggerProvider? logs = null, Action<WebApplicationBuilder>? configureServices = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Services.AddAuthentication();
+        builder.Services.AddAuthorization();
+        configureServices?.Invoke(builder);
         var handshakeFailures = new HandshakeFailureLog();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(handshakeFailures);

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Spiffe;
 using Spiffe.AspNetCore;
+using Spiffe.AspNetCore.Authentication;
 using Spiffe.Samples;
 using Spiffe.WorkloadApi;
 
@@ -30,6 +31,8 @@ try
 
     WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.Services.AddAuthentication().AddSpiffeX509(); // the caller = the peer this connection's handshake verified
+    builder.Services.AddAuthorization();
     builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(host, port, listen =>
         listen.UseSpiffeMtls(source, SpiffeIdAuthorizer.Exact(clientId)))); // anyone else fails the handshake
 

@@ -1,0 +1,86 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Spiffe.AspNetCore.Authentication;
+
+namespace Spiffe.AspNetCore.Authorization;
+
+/// <summary>
+/// Wraps the app's <see cref="IAuthorizationMiddlewareResultHandler"/> to count every decision of
+/// the authorization middleware by outcome and policy, and to log each denial with its policy and reasons.
+/// </summary>
+internal sealed class SpiffeAuthorizationResultHandler(IAuthorizationMiddlewareResultHandler inner, SpiffeAuthorizationMetrics metrics, ILoggerFactory loggerFactory)
+    : IAuthorizationMiddlewareResultHandler
+{
+    public const string Allowed = "allowed";
+    public const string Challenged = "challenged";
+    public const string Forbidden = "forbidden";
+
+    private readonly ILogger _logger = loggerFactory.CreateLogger("Spiffe.AspNetCore.Authorization");
+
+    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    {
+        string outcome = authorizeResult.Succeeded ? Allowed : authorizeResult.Forbidden ? Forbidden : Challenged;
+        string policyName = PolicyName(context);
+        metrics.Record(outcome, policyName);
+        if (!authorizeResult.Succeeded)
+        {
+            SpiffeAuthorizationLog.Denied(
+                _logger,
+                outcome,
+                policyName,
+                context.User.TryGetSpiffeId(out SpiffeId? caller) ? caller.ToString() : "an unauthenticated caller",
+                context.GetEndpoint()?.DisplayName ?? context.Request.Path.ToString(),
+                Reasons(authorizeResult));
+        }
+
+        return inner.HandleAsync(next, context, policy, authorizeResult);
+    }
+
+    internal static string PolicyName(HttpContext context)
+    {
+        Endpoint? endpoint = context.GetEndpoint();
+        if (endpoint is null)
+        {
+            return "fallback";
+        }
+
+        if (endpoint.Metadata.GetMetadata<SpiffePolicyNameMetadata>() is { } named)
+        {
+            return named.Name;
+        }
+
+        IReadOnlyList<IAuthorizeData> data = endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>();
+        if (data.Count == 1 && data[0].Policy is { } single)
+        {
+            return single;
+        }
+
+        string[] names = [.. data.Select(static d => d.Policy).OfType<string>().Distinct(StringComparer.Ordinal)];
+        if (names.Length > 0)
+        {
+            return string.Join(",", names);
+        }
+
+        return data.Count > 0 || endpoint.Metadata.GetMetadata<AuthorizationPolicy>() is not null ? "default" : "fallback";
+    }
+
+    private static string Reasons(PolicyAuthorizationResult result)
+    {
+        AuthorizationFailure? failure = result.AuthorizationFailure;
+        if (failure is null)
+        {
+            return "no authenticated caller for the policy's schemes";
+        }
+
+        IEnumerable<string> reasons = failure.FailureReasons.Select(static r => r.Message);
+        if (!failure.FailureReasons.Any())
+        {
+            reasons = failure.FailedRequirements.Select(static r => r.ToString() ?? r.GetType().Name);
+        }
+
+        string text = string.Join("; ", reasons.Distinct(StringComparer.Ordinal));
+        return text.Length == 0 ? "denied" : text;
+    }
+}
