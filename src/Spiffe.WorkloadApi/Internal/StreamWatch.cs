@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Grpc.Core;
 
 namespace Spiffe.WorkloadApi.Internal;
@@ -25,11 +26,16 @@ internal static class StreamWatch
         while (!cancellationToken.IsCancellationRequested)
         {
             WorkloadApiException error;
+
+            // One span per (re)connect, ended by the first message: the stream itself lives for hours.
+            Activity? connecting = WorkloadApiActivity.Start(operation, connection.Address);
             try
             {
                 using AsyncServerStreamingCall<TResponse> call = open(connection.CallOptions(cancellationToken));
                 while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
                 {
+                    connecting?.Dispose();
+                    connecting = null;
                     TUpdate update;
                     try
                     {
@@ -53,9 +59,12 @@ internal static class StreamWatch
             }
             catch (Exception) when (cancellationToken.IsCancellationRequested)
             {
+                connecting?.Dispose();
                 return;
             }
 
+            WorkloadApiActivity.Fail(connecting, error);
+            connecting?.Dispose();
             watcher.OnError(error);
             if (!error.IsRetryable)
             {
@@ -82,6 +91,7 @@ internal static class StreamWatch
         Func<TResponse, TUpdate> parse,
         CancellationToken cancellationToken)
     {
+        using Activity? activity = WorkloadApiActivity.Start(operation, connection.Address);
         try
         {
             using AsyncServerStreamingCall<TResponse> call = open(connection.CallOptions(cancellationToken));
@@ -94,7 +104,14 @@ internal static class StreamWatch
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw Errors.FromRpc(e, connection.Address, operation);
+            WorkloadApiException error = Errors.FromRpc(e, connection.Address, operation);
+            WorkloadApiActivity.Fail(activity, error);
+            throw error;
+        }
+        catch (WorkloadApiException e)
+        {
+            WorkloadApiActivity.Fail(activity, e);
+            throw;
         }
     }
 }
