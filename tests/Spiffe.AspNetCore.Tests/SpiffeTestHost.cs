@@ -94,6 +94,12 @@ internal sealed class SpiffeTestHost : IAsyncDisposable
         {
             builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen));
         }
+        else
+        {
+            // Plain HTTP on a free port (never the default 5000: tests run in parallel); endpoints
+            // declared under Kestrel:Endpoints replace it.
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
 
         configure?.Invoke(builder);
         WebApplication app = builder.Build();
