@@ -36,6 +36,7 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
     private volatile X509Svid? _selected;
     private volatile WatchStatus _status = new(null, null);
     private X509Svid? _pending;
+    private string? _presentedSerial;
     private volatile bool _disposed;
 
     private X509Source(WorkloadApiClient client, bool ownsClient, X509SourceOptions options)
@@ -178,13 +179,17 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
     private void OnUpdated(X509Context context)
     {
         X509Svid selected = _pending!;
-        X509Svid? previous = _selected;
         _selected = selected;
         _status = new WatchStatus(_client.TimeProvider.GetUtcNow(), null);
-        if (previous is not null && !previous.Certificate.RawData.AsSpan().SequenceEqual(selected.Certificate.RawData))
+
+        // By serial, not by the previous SVID object: a withdrawal may already have released it.
+        string serial = selected.Certificate.SerialNumber;
+        if (_presentedSerial is not null && !string.Equals(_presentedSerial, serial, StringComparison.Ordinal))
         {
             _client.Metrics.Rotations.Add(1, new KeyValuePair<string, object?>("spiffe.id", selected.Id.ToString()));
         }
+
+        _presentedSerial = serial;
 
         if (_logger.IsEnabled(LogLevel.Information))
         {
@@ -192,7 +197,7 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
                 _logger,
                 Address.ToString(),
                 selected.Id.ToString(),
-                selected.Certificate.SerialNumber,
+                serial,
                 selected.ExpiresAt,
                 context.Svids.Count,
                 context.Bundles.Count);
