@@ -38,14 +38,16 @@ public sealed class BundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDi
             },
             static _ => { },
             set => WorkloadApiLog.BundlesUpdated(logger, "X.509", address, string.Join(", ", set.Select(static b => b.TrustDomain.Name))),
-            logger);
+            logger,
+            client.Metrics);
         _jwt = new SourceCore<JwtBundleSet>(
             "JWT bundles",
             (watcher, onRestart, ct) => client.WatchJwtBundlesAsync(watcher, onRestart, ct),
             static _ => null,
             static _ => { },
             set => WorkloadApiLog.BundlesUpdated(logger, "JWT", address, string.Join(", ", set.Bundles.Select(static b => b.TrustDomain.Name))),
-            logger);
+            logger,
+            client.Metrics);
     }
 
     /// <summary>The Workload API endpoint this source watches.</summary>
@@ -56,17 +58,10 @@ public sealed class BundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDi
     public static async Task<BundleSource> CreateAsync(BundleSourceOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new BundleSourceOptions();
-        bool owns = options.Client is null;
-        WorkloadApiClient client = options.Client ?? WorkloadApiClient.Create(options.ClientOptions);
-        var source = new BundleSource(client, owns);
+        BundleSource source = Create(options);
         try
         {
-            source._x509.Start();
-            source._jwt.Start();
-            string address = client.Address.ToString();
-            await Task.WhenAll(
-                source._x509.WaitUntilReadyAsync(options.StartTimeout, address, cancellationToken),
-                source._jwt.WaitUntilReadyAsync(options.StartTimeout, address, cancellationToken)).ConfigureAwait(false);
+            await source.WaitUntilReadyAsync(options.StartTimeout, cancellationToken).ConfigureAwait(false);
             return source;
         }
         catch
@@ -74,6 +69,33 @@ public sealed class BundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDi
             await source.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Creates a source and starts watching both bundle streams without waiting (see
+    /// <see cref="WaitUntilReadyAsync"/>); until bundles arrive, no peer is trusted.
+    /// <see cref="BundleSourceOptions.StartTimeout"/> is not used.
+    /// </summary>
+    /// <exception cref="WorkloadApiException">The configuration is invalid.</exception>
+    public static BundleSource Create(BundleSourceOptions? options = null)
+    {
+        options ??= new BundleSourceOptions();
+        bool owns = options.Client is null;
+        WorkloadApiClient client = options.Client ?? WorkloadApiClient.Create(options.ClientOptions);
+        var source = new BundleSource(client, owns);
+        source._x509.Start();
+        source._jwt.Start();
+        return source;
+    }
+
+    /// <summary>Completes once both the X.509 and the JWT bundles have arrived (at once if they have).</summary>
+    /// <exception cref="WorkloadApiException">They did not arrive within <paramref name="timeout"/> or before cancellation (the message names the last error), or a non-retryable error.</exception>
+    public Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        string address = Address.ToString();
+        return Task.WhenAll(
+            _x509.WaitUntilReadyAsync(timeout, address, cancellationToken),
+            _jwt.WaitUntilReadyAsync(timeout, address, cancellationToken));
     }
 
     /// <summary>The current X.509 bundle of <paramref name="trustDomain"/>, or null when none is trusted. Owned by the source: disposing it does nothing, and it stays readable after updates (<see cref="X509Bundle.Copy"/> gives one you own).</summary>

@@ -42,7 +42,8 @@ public sealed class JwtSource : IJwtSvidSource, IJwtBundleSetSource, IAsyncDispo
             static _ => null,
             static _ => { },
             bundles => WorkloadApiLog.BundlesUpdated(_logger, "JWT", Address.ToString(), string.Join(", ", bundles.Bundles.Select(static b => b.TrustDomain.Name))),
-            _logger);
+            _logger,
+            client.Metrics);
     }
 
     /// <summary>The Workload API endpoint this source talks to.</summary>
@@ -53,13 +54,10 @@ public sealed class JwtSource : IJwtSvidSource, IJwtBundleSetSource, IAsyncDispo
     public static async Task<JwtSource> CreateAsync(JwtSourceOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new JwtSourceOptions();
-        bool owns = options.Client is null;
-        WorkloadApiClient client = options.Client ?? WorkloadApiClient.Create(options.ClientOptions);
-        var source = new JwtSource(client, owns);
+        JwtSource source = Create(options);
         try
         {
-            source._core.Start();
-            await source._core.WaitUntilReadyAsync(options.StartTimeout, client.Address.ToString(), cancellationToken).ConfigureAwait(false);
+            await source.WaitUntilReadyAsync(options.StartTimeout, cancellationToken).ConfigureAwait(false);
             return source;
         }
         catch
@@ -68,6 +66,27 @@ public sealed class JwtSource : IJwtSvidSource, IJwtBundleSetSource, IAsyncDispo
             throw;
         }
     }
+
+    /// <summary>
+    /// Creates a source and starts watching the JWT bundles without waiting for them (see
+    /// <see cref="WaitUntilReadyAsync"/>); until they arrive no token validates against it.
+    /// <see cref="JwtSourceOptions.StartTimeout"/> is not used.
+    /// </summary>
+    /// <exception cref="WorkloadApiException">The configuration is invalid.</exception>
+    public static JwtSource Create(JwtSourceOptions? options = null)
+    {
+        options ??= new JwtSourceOptions();
+        bool owns = options.Client is null;
+        WorkloadApiClient client = options.Client ?? WorkloadApiClient.Create(options.ClientOptions);
+        var source = new JwtSource(client, owns);
+        source._core.Start();
+        return source;
+    }
+
+    /// <summary>Completes once the source has had its first JWT bundles (at once if it already has).</summary>
+    /// <exception cref="WorkloadApiException">None within <paramref name="timeout"/> or before cancellation (the message names the last error), or a non-retryable error.</exception>
+    public Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _core.WaitUntilReadyAsync(timeout, Address.ToString(), cancellationToken);
 
     /// <summary>The current JWT bundle of <paramref name="trustDomain"/>, or null when none is trusted.</summary>
     public JwtBundle? GetJwtBundle(TrustDomain trustDomain)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Grpc.Core;
@@ -39,6 +40,7 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         Retry = options.Retry.Clone();
         TimeProvider = options.TimeProvider;
         LoggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
+        Metrics = WorkloadApiMetrics.For(options.MeterFactory);
         _connection = new WorkloadApiConnection(address, options.Metadata);
         _parser = new ResponseParser(address, TimeProvider);
         _watchLogger = LoggerFactory.CreateLogger<WorkloadApiClient>();
@@ -52,6 +54,8 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
     internal TimeProvider TimeProvider { get; }
 
     internal ILoggerFactory LoggerFactory { get; }
+
+    internal WorkloadApiMetrics Metrics { get; }
 
     internal ResponseParser Parser => _parser;
 
@@ -119,17 +123,23 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         ValidateAudiences(audiences);
         var request = new JWTSVIDRequest { SpiffeId = subject?.ToString() ?? string.Empty };
         request.Audience.Add(audiences);
-        JWTSVIDResponse response;
+        using Activity? activity = WorkloadApiActivity.Start(ResponseParser.FetchJwtSvid, Address);
         try
         {
-            response = await _connection.Client.FetchJWTSVIDAsync(request, _connection.CallOptions(cancellationToken)).ConfigureAwait(false);
+            JWTSVIDResponse response = await _connection.Client.FetchJWTSVIDAsync(request, _connection.CallOptions(cancellationToken)).ConfigureAwait(false);
+            return _parser.ParseJwtSvids(response, audiences);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw Errors.FromRpc(e, Address, ResponseParser.FetchJwtSvid);
+            WorkloadApiException error = Errors.FromRpc(e, Address, ResponseParser.FetchJwtSvid);
+            WorkloadApiActivity.Fail(activity, error);
+            throw error;
         }
-
-        return _parser.ParseJwtSvids(response, audiences);
+        catch (WorkloadApiException e)
+        {
+            WorkloadApiActivity.Fail(activity, e);
+            throw;
+        }
     }
 
     /// <summary>Fetches the JWT-SVID of the default identity (or of <paramref name="subject"/>) for <paramref name="audiences"/>.</summary>
@@ -154,6 +164,20 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
         ArgumentException.ThrowIfNullOrEmpty(audience);
+        using Activity? activity = WorkloadApiActivity.Start(ResponseParser.ValidateJwtSvid, Address);
+        try
+        {
+            return await ValidateJwtSvidCoreAsync(token, audience, cancellationToken).ConfigureAwait(false);
+        }
+        catch (WorkloadApiException e)
+        {
+            WorkloadApiActivity.Fail(activity, e);
+            throw;
+        }
+    }
+
+    private async Task<JwtSvid> ValidateJwtSvidCoreAsync(string token, string audience, CancellationToken cancellationToken)
+    {
         ValidateJWTSVIDResponse response;
         try
         {

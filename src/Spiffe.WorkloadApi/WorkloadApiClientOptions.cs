@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace Spiffe.WorkloadApi;
@@ -19,6 +20,13 @@ public sealed class WorkloadApiClientOptions
 
     /// <summary>Where the client and the sources built on it log. Null: no logging.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Where the client and the sources built on it create their meter (<c>Spiffe.WorkloadApi</c>,
+    /// instruments in docs/telemetry.md): the app's <see cref="IMeterFactory"/> when it uses DI
+    /// (<c>AddSpiffe()</c> sets it). Null: a process-wide static meter of the same name.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>The clock used for backoff delays and SVID validity. Default: the system clock.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;

@@ -34,6 +34,9 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
     private readonly X509SourceOptions _options;
     private readonly SourceCore<X509Context> _core;
     private readonly ILogger _logger;
+    private volatile WatchStatus _status = new(null, null);
+    private string? _presentedSerial;
+    private volatile bool _disposed;
 
     private X509Source(WorkloadApiClient client, bool ownsClient, X509SourceOptions options)
     {
@@ -43,11 +46,12 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
         _logger = client.LoggerFactory.CreateLogger<X509Source>();
         _core = new SourceCore<X509Context>(
             "X.509 context",
-            (watcher, onRestart, ct) => client.WatchX509ContextAsync(watcher, onRestart, ct),
+            (watcher, onRestart, ct) => client.WatchX509ContextAsync(new StatusWatcher(this, watcher), onRestart, ct),
             Accept,
             static c => c.ReleaseFromSource(),
             OnUpdated,
-            _logger);
+            _logger,
+            client.Metrics);
     }
 
     /// <summary>Raised after every valid update, on the watch loop: keep handlers short.</summary>
@@ -67,14 +71,10 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
     public static async Task<X509Source> CreateAsync(X509SourceOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new X509SourceOptions();
-        bool owns = options.Client is null;
-        WorkloadApiClient client = options.Client ?? WorkloadApiClient.Create(options.ClientOptions);
-        var source = new X509Source(client, owns, options);
+        X509Source source = Create(options);
         try
         {
-            source._core.Start();
-            await source._core.WaitUntilReadyAsync(options.StartTimeout, client.Address.ToString(), cancellationToken).ConfigureAwait(false);
-            WorkloadApiMetrics.Track(source);
+            await source.WaitUntilReadyAsync(options.StartTimeout, cancellationToken).ConfigureAwait(false);
             return source;
         }
         catch
@@ -83,6 +83,48 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
             throw;
         }
     }
+
+    /// <summary>
+    /// Creates a source and starts watching without waiting: <see cref="GetX509Svid"/> throws until
+    /// the first valid SVID arrives (a TLS handshake then fails rather than waits). For hosts that
+    /// must hand out the source before it is ready, e.g. a DI singleton that a hosted service awaits
+    /// with <see cref="WaitUntilReadyAsync"/>.
+    /// </summary>
+    /// <remarks><see cref="X509SourceOptions.StartTimeout"/> is not used: the caller decides how long to wait.</remarks>
+    /// <exception cref="WorkloadApiException">The configuration is invalid (<see cref="WorkloadApiErrorKind.Configuration"/>).</exception>
+    public static X509Source Create(X509SourceOptions? options = null)
+    {
+        options ??= new X509SourceOptions();
+        bool owns = options.Client is null;
+        WorkloadApiClient client = options.Client ?? WorkloadApiClient.Create(options.ClientOptions);
+        var source = new X509Source(client, owns, options);
+        source._core.Start();
+        client.Metrics.Track(source);
+        return source;
+    }
+
+    /// <summary>
+    /// Completes once the source has had a valid X.509 context (at once if it already has).
+    /// </summary>
+    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits until cancelled.</param>
+    /// <param name="cancellationToken">Stops waiting (the source keeps watching).</param>
+    /// <exception cref="WorkloadApiException">
+    /// None arrived within <paramref name="timeout"/> or before cancellation (the message names the last error, e.g.
+    /// "connection refused"), or the agent answered an error that retrying cannot fix; the source keeps
+    /// retrying after a timeout.
+    /// </exception>
+    public Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _core.WaitUntilReadyAsync(timeout, Address.ToString(), cancellationToken);
+
+    /// <summary>When the last valid X.509 context was applied (by the client's clock); null before the first.</summary>
+    public DateTimeOffset? LastUpdatedAt => _status.UpdatedAt;
+
+    /// <summary>
+    /// The newest error of the watch since the last valid update (the agent unreachable, a stream that
+    /// ended, a discarded malformed message, a denial), or null when the last event was a valid update.
+    /// The current SVID, if any, stays in force meanwhile unless the agent denied the identity.
+    /// </summary>
+    public WorkloadApiException? LastError => _status.Error;
 
     /// <summary>The current state: every SVID and every bundle. Owned by the source: disposing it does nothing.</summary>
     /// <exception cref="WorkloadApiException">The agent withdrew the workload's identity (PermissionDenied), or the source is disposed.</exception>
@@ -141,13 +183,24 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
     private void OnUpdated(X509Context context)
     {
         X509Svid selected = context.Selected!;
+        _status = new WatchStatus(_client.TimeProvider.GetUtcNow(), null);
+
+        // By serial, not by the previous SVID object: a withdrawal may already have released it.
+        string serial = selected.Certificate.SerialNumber;
+        if (_presentedSerial is not null && !string.Equals(_presentedSerial, serial, StringComparison.Ordinal))
+        {
+            _client.Metrics.Rotations.Add(1, new KeyValuePair<string, object?>("spiffe.id", selected.Id.ToString()));
+        }
+
+        _presentedSerial = serial;
+
         if (_logger.IsEnabled(LogLevel.Information))
         {
             WorkloadApiLog.X509Updated(
                 _logger,
                 Address.ToString(),
                 selected.Id.ToString(),
-                selected.Certificate.SerialNumber,
+                serial,
                 selected.ExpiresAt,
                 context.Svids.Count,
                 context.Bundles.Count);
@@ -175,13 +228,29 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
         }
     }
 
-    private WorkloadApiException NoState() => _core.Withdrawal is { } withdrawal
-        ? new WorkloadApiException(
-            WorkloadApiErrorKind.PermissionDenied,
-            string.Create(CultureInfo.InvariantCulture, $"No X509-SVID: the Workload API at {Address} denied this workload an identity; the source retries and resumes when it is granted. Cause: {withdrawal.Message}"),
-            withdrawal,
-            withdrawal.StatusCode)
-        : new WorkloadApiException(WorkloadApiErrorKind.Unavailable, $"No X509-SVID: the source for {Address} is disposed.");
+    private WorkloadApiException NoState()
+    {
+        if (_core.Withdrawal is { } withdrawal)
+        {
+            return new WorkloadApiException(
+                WorkloadApiErrorKind.PermissionDenied,
+                string.Create(CultureInfo.InvariantCulture, $"No X509-SVID: the Workload API at {Address} denied this workload an identity; the source retries and resumes when it is granted. Cause: {withdrawal.Message}"),
+                withdrawal,
+                withdrawal.StatusCode);
+        }
+
+        if (_disposed)
+        {
+            return new WorkloadApiException(WorkloadApiErrorKind.Unavailable, $"No X509-SVID: the source for {Address} is disposed.");
+        }
+
+        WorkloadApiException? last = _core.LastError;
+        return new WorkloadApiException(
+            last?.Kind ?? WorkloadApiErrorKind.Unavailable,
+            $"No X509-SVID yet: the source has not received a valid one from the Workload API at {Address}; last error: {last?.Message ?? "none (waiting for the agent's first answer)"}",
+            last,
+            last?.StatusCode);
+    }
 
     /// <summary>
     /// Stops the stream and lets go of the current state (objects already handed out stay readable);
@@ -189,10 +258,26 @@ public sealed class X509Source : IX509SvidSource, IX509BundleSetSource, IAsyncDi
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         await _core.DisposeAsync().ConfigureAwait(false);
         if (_ownsClient)
         {
             await _client.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private sealed record WatchStatus(DateTimeOffset? UpdatedAt, WorkloadApiException? Error);
+
+    // Sees every error of the watch (a refused update is reported by the core, not here) and records
+    // it for health checks; a valid update clears it (OnUpdated).
+    private sealed class StatusWatcher(X509Source source, IWorkloadApiWatcher<X509Context> inner) : IWorkloadApiWatcher<X509Context>
+    {
+        public void OnUpdate(X509Context update) => inner.OnUpdate(update);
+
+        public void OnError(WorkloadApiException exception)
+        {
+            source._status = source._status with { Error = exception };
+            inner.OnError(exception);
         }
     }
 }

@@ -20,6 +20,7 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
     private readonly Action<T> _release;
     private readonly Action<T> _onUpdate;
     private readonly ILogger _logger;
+    private readonly WorkloadApiMetrics _metrics;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
@@ -35,7 +36,8 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
         Func<T, string?> accept,
         Action<T> release,
         Action<T> onUpdate,
-        ILogger logger)
+        ILogger logger,
+        WorkloadApiMetrics? metrics = null)
     {
         _kind = kind;
 
@@ -46,6 +48,7 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
         _release = release;
         _onUpdate = onUpdate;
         _logger = logger;
+        _metrics = metrics ?? WorkloadApiMetrics.Shared;
     }
 
     /// <summary>The newest error (kept to explain a slow or failed start).</summary>
@@ -127,7 +130,7 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
     }
 
     private void OnRestart(WorkloadApiException error) =>
-        WorkloadApiMetrics.StreamRestarts.Add(
+        _metrics.StreamRestarts.Add(
             1,
             new KeyValuePair<string, object?>("grpc.status_code", (error.StatusCode ?? StatusCode.Unavailable).ToString()),
             new KeyValuePair<string, object?>("kind", _metricKind));
@@ -167,7 +170,7 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
             _next = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        WorkloadApiMetrics.Updates.Add(1, new KeyValuePair<string, object?>("kind", _metricKind));
+        _metrics.Updates.Add(1, new KeyValuePair<string, object?>("kind", _metricKind));
         _onUpdate(update);
         _ready.TrySetResult();
         signal.TrySetResult(update);
@@ -180,7 +183,7 @@ internal sealed class SourceCore<T> : IWorkloadApiWatcher<T>, IAsyncDisposable
         switch (error.Kind)
         {
             case WorkloadApiErrorKind.MalformedResponse:
-                WorkloadApiMetrics.Discarded.Add(1, new KeyValuePair<string, object?>("kind", _metricKind));
+                _metrics.Discarded.Add(1, new KeyValuePair<string, object?>("kind", _metricKind));
                 WorkloadApiLog.Discarded(_logger, error.Message);
                 break;
             case WorkloadApiErrorKind.PermissionDenied:

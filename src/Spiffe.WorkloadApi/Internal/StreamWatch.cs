@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -34,11 +35,16 @@ internal static class StreamWatch
         while (!cancellationToken.IsCancellationRequested)
         {
             WorkloadApiException error;
+
+            // One span per (re)connect, ended by the first message: the stream itself lives for hours.
+            Activity? connecting = WorkloadApiActivity.Start(operation, connection.Address);
             try
             {
                 using AsyncServerStreamingCall<TResponse> call = open(connection.CallOptions(cancellationToken));
                 while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
                 {
+                    connecting?.Dispose();
+                    connecting = null;
                     if (!TryParse(connection, operation, parse, call.ResponseStream.Current, logger, out TUpdate? update, out WorkloadApiException? malformed))
                     {
                         watcher.OnError(malformed);
@@ -57,6 +63,7 @@ internal static class StreamWatch
             }
             catch (Exception) when (cancellationToken.IsCancellationRequested)
             {
+                connecting?.Dispose();
                 return;
             }
             catch (Exception e) when (connection.IsDisposed)
@@ -72,6 +79,8 @@ internal static class StreamWatch
                 error = Errors.Unexpected(connection.Address, operation, e);
             }
 
+            WorkloadApiActivity.Fail(connecting, error);
+            connecting?.Dispose();
             watcher.OnError(error);
             if (!error.IsRetryable)
             {
@@ -137,6 +146,7 @@ internal static class StreamWatch
         Func<TResponse, TUpdate> parse,
         CancellationToken cancellationToken)
     {
+        using Activity? activity = WorkloadApiActivity.Start(operation, connection.Address);
         try
         {
             using AsyncServerStreamingCall<TResponse> call = open(connection.CallOptions(cancellationToken));
@@ -151,7 +161,14 @@ internal static class StreamWatch
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw Errors.FromRpc(e, connection.Address, operation);
+            WorkloadApiException error = Errors.FromRpc(e, connection.Address, operation);
+            WorkloadApiActivity.Fail(activity, error);
+            throw error;
+        }
+        catch (WorkloadApiException e)
+        {
+            WorkloadApiActivity.Fail(activity, e);
+            throw;
         }
     }
 }

@@ -18,7 +18,7 @@ using Spiffe.Testing;
 using Spiffe.Tls;
 using Spiffe.WorkloadApi;
 
-namespace Spiffe.AspNetCore.Tests;
+namespace Spiffe.AspNetCore.Grpc.Tests;
 
 /// <summary>
 /// gRPC end to end over SPIFFE mutual TLS: a real Workload API (gRPC over a Unix socket) issues the

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Spiffe.Testing;
 using Spiffe.X509;
 
-namespace Spiffe.AspNetCore.Tests;
+namespace Spiffe.AspNetCore.Grpc.Tests;
 
 /// <summary>The caller's SPIFFE ID from a gRPC ServerCallContext (Grpc.AspNetCore keeps the HttpContext in UserState["__HttpContext"]).</summary>
 public sealed class ServerCallContextTests

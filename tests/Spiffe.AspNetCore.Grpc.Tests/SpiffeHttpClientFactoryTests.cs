@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 using Spiffe.Tls;
 using Spiffe.WorkloadApi;
 
-namespace Spiffe.AspNetCore.Tests;
+namespace Spiffe.AspNetCore.Grpc.Tests;
 
 /// <summary>
 /// IHttpClientFactory clients (named and gRPC) configured with <c>UseSpiffeMtls</c>, calling the

@@ -1,0 +1,114 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Spiffe.AspNetCore.Hosting;
+using Spiffe.Bundles;
+using Spiffe.WorkloadApi;
+using Spiffe.X509;
+
+namespace Spiffe.AspNetCore;
+
+/// <summary>Registers the workload's SPIFFE sources as singletons started with the host.</summary>
+/// <remarks>
+/// <code>
+/// builder.Services.AddSpiffe();                          // the "Spiffe" section; SPIFFE_ENDPOINT_SOCKET by default
+/// builder.WebHost.ConfigureKestrel(k => k.ListenAnyIP(8443, listen => listen.UseSpiffeMtls()));
+/// builder.Services.AddHealthChecks().AddSpiffe();
+/// </code>
+/// Registered: <see cref="WorkloadApiClient"/> (one channel shared by the sources), <see cref="X509Source"/>
+/// (also as <see cref="IX509SvidSource"/>, <see cref="IX509BundleSetSource"/> and <see cref="IX509BundleSource"/>),
+/// <see cref="JwtSource"/>, <see cref="BundleSource"/> and <see cref="IJwtBundleSource"/> (the <see cref="JwtSource"/>
+/// when <c>Spiffe:Sources:Jwt</c>, else the <see cref="BundleSource"/>). They log through the app's
+/// <see cref="ILoggerFactory"/>, measure through its <see cref="IMeterFactory"/> and use its
+/// <see cref="TimeProvider"/> when one is registered. A hosted service waits, before Kestrel accepts
+/// connections, for the first state of every source enabled in <see cref="SpiffeOptions.Sources"/>; the
+/// container disposes them at shutdown. Resolving a source that is not enabled throws, naming the key to set.
+/// </remarks>
+public static class SpiffeServiceCollectionExtensions
+{
+    /// <summary>Adds the SPIFFE sources configured by the <c>Spiffe</c> configuration section.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is null.</exception>
+    public static IServiceCollection AddSpiffe(this IServiceCollection services) => AddSpiffe(services, static _ => { });
+
+    /// <summary>
+    /// Adds the SPIFFE sources configured by the <c>Spiffe</c> configuration section, then by
+    /// <paramref name="configure"/> (which wins where both set a value). Calling it again only adds configuration.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    public static IServiceCollection AddSpiffe(this IServiceCollection services, Action<SpiffeOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        services.Configure(configure);
+        if (services.Any(static d => d.ServiceType == typeof(SpiffeSourceStarter)))
+        {
+            return services;
+        }
+
+        services.AddOptions<SpiffeOptions>().BindConfiguration(SpiffeOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SpiffeOptions>, SpiffeOptionsValidator>());
+
+        services.TryAddSingleton(static sp =>
+        {
+            SpiffeOptions o = sp.GetRequiredService<IOptions<SpiffeOptions>>().Value;
+            return WorkloadApiClient.Create(new WorkloadApiClientOptions
+            {
+                Address = o.WorkloadApi.Address,
+                Retry = o.WorkloadApi.Retry,
+                LoggerFactory = sp.GetService<ILoggerFactory>(),
+                MeterFactory = sp.GetService<IMeterFactory>(),
+                TimeProvider = TimeOf(sp),
+            });
+        });
+        services.TryAddSingleton(static sp =>
+        {
+            Require(sp, static s => s.X509, "X509Source", "X509");
+            return X509Source.Create(new X509SourceOptions { Client = sp.GetRequiredService<WorkloadApiClient>() });
+        });
+        services.TryAddSingleton(static sp =>
+        {
+            Require(sp, static s => s.Jwt, "JwtSource", "Jwt");
+            return JwtSource.Create(new JwtSourceOptions { Client = sp.GetRequiredService<WorkloadApiClient>() });
+        });
+        services.TryAddSingleton(static sp =>
+        {
+            Require(sp, static s => s.Bundles, "BundleSource", "Bundles");
+            return BundleSource.Create(new BundleSourceOptions { Client = sp.GetRequiredService<WorkloadApiClient>() });
+        });
+        services.TryAddSingleton<IX509SvidSource>(static sp => sp.GetRequiredService<X509Source>());
+        services.TryAddSingleton<IX509BundleSetSource>(static sp => sp.GetRequiredService<X509Source>());
+        services.TryAddSingleton<IX509BundleSource>(static sp =>
+            Sources(sp).X509 || !Sources(sp).Bundles ? sp.GetRequiredService<X509Source>() : sp.GetRequiredService<BundleSource>());
+        services.TryAddSingleton<IJwtBundleSource>(static sp =>
+            Sources(sp) switch
+            {
+                { Jwt: true } => sp.GetRequiredService<JwtSource>(),
+                { Bundles: true } => sp.GetRequiredService<BundleSource>(),
+                _ => throw new InvalidOperationException(
+                    $"No JWT bundles: {SpiffeOptions.SectionName}:Sources:Jwt and {SpiffeOptions.SectionName}:Sources:Bundles are both false. Set {SpiffeOptions.SectionName}:Sources:Jwt to true (JWT-SVIDs and JWT bundles) or {SpiffeOptions.SectionName}:Sources:Bundles (bundles only)."),
+            });
+        services.AddSingleton(static sp => new SpiffeSourceStarter(
+            sp,
+            sp.GetRequiredService<IOptions<SpiffeOptions>>(),
+            sp.GetRequiredService<ILogger<SpiffeSourceStarter>>(),
+            TimeOf(sp)));
+        services.AddHostedService(static sp => sp.GetRequiredService<SpiffeSourceStarter>());
+        return services;
+    }
+
+    internal static TimeProvider TimeOf(IServiceProvider services) => services.GetService<TimeProvider>() ?? TimeProvider.System;
+
+    private static SpiffeSourcesOptions Sources(IServiceProvider services) => services.GetRequiredService<IOptions<SpiffeOptions>>().Value.Sources;
+
+    private static void Require(IServiceProvider services, Func<SpiffeSourcesOptions, bool> enabled, string type, string key)
+    {
+        if (!enabled(Sources(services)))
+        {
+            throw new InvalidOperationException(
+                $"The {type} is not enabled: set {SpiffeOptions.SectionName}:Sources:{key} to true (configuration) or options.Sources.{key} = true (AddSpiffe(options => ...)) so that the host starts it and waits for it.");
+        }
+    }
+}
