@@ -87,6 +87,8 @@ internal sealed class BundleEndpointPoller : IAsyncDisposable
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                // The caller gave up; the schedule goes on.
+                _timer.Change(_options.RefreshInterval(_current?.RefreshHint), Timeout.InfiniteTimeSpan);
                 throw;
             }
 
