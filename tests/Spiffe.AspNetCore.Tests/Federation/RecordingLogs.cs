@@ -1,0 +1,31 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace Spiffe.AspNetCore.Tests.Federation;
+
+/// <summary>Keeps every log line (level, event ID, message) so tests can assert why a fetch was refused.</summary>
+internal sealed class RecordingLogs : ILoggerFactory
+{
+    private readonly ConcurrentQueue<(LogLevel Level, int EventId, string Message)> _entries = new();
+
+    public IReadOnlyList<(LogLevel Level, int EventId, string Message)> Entries => [.. _entries];
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(RecordingLogs owner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner._entries.Enqueue((logLevel, eventId.Id, formatter(state, exception)));
+    }
+}
