@@ -1,0 +1,28 @@
+using Spiffe;
+using Spiffe.Soak;
+
+// Two roles in one program: the soak (default) and the measured server it starts as a child process.
+if (args is [SoakServer.Role, string agent, string ownId, string clientId])
+{
+    return await SoakServer.RunAsync(agent, SpiffeId.Parse(ownId), SpiffeId.Parse(clientId));
+}
+
+if (args is ["--help" or "-h"])
+{
+    Console.WriteLine(SoakSettings.Usage);
+    return 0;
+}
+
+SoakSettings settings;
+try
+{
+    settings = SoakSettings.Parse(args);
+}
+catch (FormatException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    Console.Error.WriteLine(SoakSettings.Usage);
+    return 2;
+}
+
+return await new SoakRun(settings).RunAsync();
