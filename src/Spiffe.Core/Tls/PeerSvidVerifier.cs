@@ -69,11 +69,16 @@ internal sealed class PeerSvidVerifier
             RevocationMode = X509RevocationMode.NoCheck,
             DisableCertificateDownloads = true,
         };
+        // Copies (each shares the authority's native certificate), never disposed here: the source
+        // disposes a superseded bundle set one update later, but a handshake that took this policy
+        // (or a SpiffeHttpHandler connection pool built on it) can still be building a chain with it,
+        // and X509Chain.Build throws on a disposed certificate in CustomTrustStore (seen in the soak,
+        // benchmarks/Spiffe.Soak, with a rotation every 500 ms). The GC releases the copies with the policy.
         foreach (X509Bundle bundle in bundles)
         {
             foreach (X509Certificate2 authority in bundle.X509Authorities)
             {
-                policy.CustomTrustStore.Add(authority);
+                policy.CustomTrustStore.Add(new X509Certificate2(authority));
             }
         }
 
