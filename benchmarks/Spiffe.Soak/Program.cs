@@ -25,4 +25,13 @@ catch (FormatException e)
     return 2;
 }
 
-return await new SoakRun(settings).RunAsync();
+try
+{
+    return await new SoakRun(settings).RunAsync();
+}
+catch (Exception e) when (e is InvalidOperationException or TimeoutException or SpiffeException)
+{
+    // The soak could not run (the server or the agent did not start): no verdict.
+    Console.Error.WriteLine($"error: {e}");
+    return 1;
+}

@@ -60,6 +60,7 @@ internal sealed class SoakRun
         {
             ClientOptions = new WorkloadApiClientOptions { Address = agent.Address },
             Picker = svids => svids.FirstOrDefault(v => v.Id == s_clientId)!,
+            StartTimeout = TimeSpan.FromMinutes(2), // the machine may be busy with other work
         };
         await using X509Source client = await X509Source.CreateAsync(clientOptions);
         var baseAddress = new Uri($"https://127.0.0.1:{server.Port}/");

@@ -29,6 +29,7 @@ internal static class SoakServer
         {
             ClientOptions = new WorkloadApiClientOptions { Address = agentAddress },
             Picker = svids => svids.FirstOrDefault(s => s.Id == ownId)!, // no SVID of ours: the update is discarded
+            StartTimeout = TimeSpan.FromMinutes(2), // the machine may be busy with other work
         };
         await using X509Source source = await X509Source.CreateAsync(options);
         long updates = 0, requests = 0;

@@ -10,7 +10,7 @@ namespace Spiffe.Soak;
 /// </summary>
 internal sealed class SoakServerProcess : IAsyncDisposable
 {
-    private static readonly TimeSpan s_answerTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan s_answerTimeout = TimeSpan.FromMinutes(3);
     private readonly Process _process;
     private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
     private readonly Task _reading;
