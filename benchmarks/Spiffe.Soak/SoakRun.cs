@@ -144,7 +144,7 @@ internal sealed class SoakRun
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
-                    Fail(Describe(e));
+                    Fail(Describe(e), e);
                 }
             }
         }
@@ -154,7 +154,7 @@ internal sealed class SoakRun
         }
     }
 
-    private void Fail(string message)
+    private void Fail(string message, Exception? exception = null)
     {
         // A failure counts against the verdict when the agent had issued an SVID that was still valid.
         bool valid = DateTime.UtcNow.Ticks < Volatile.Read(ref _validUntilTicks);
@@ -164,6 +164,11 @@ internal sealed class SoakRun
             if (_failureMessages.Count < 20)
             {
                 _failureMessages.Add($"{_clock.Elapsed.TotalSeconds,8:0.0}s {(valid ? "(valid SVID)" : "(no valid SVID)")} {message}");
+            }
+
+            if (exception is not null && _failureMessages.Count <= 3)
+            {
+                Console.Error.WriteLine($"failure at {_clock.Elapsed.TotalSeconds:0.0}s, in full: {exception}");
             }
         }
     }
@@ -252,8 +257,8 @@ internal sealed class SoakRun
     private static void PrintHeader()
     {
         Console.WriteLine();
-        Console.WriteLine("   time | server RSS MiB | fds | thr | heap MiB (after GC) | gen2 | load RSS MiB | load fds | new-conn ok | kept-alive ok | failed | rotations | restarts | malformed");
-        Console.WriteLine("  ----: | ------------: | --: | --: | ------------------: | ---: | -----------: | -------: | ----------: | ------------: | -----: | --------: | -------: | --------:");
+        Console.WriteLine("   time | server RSS MiB | fds | thr | heap MiB (after GC) | native in use MiB | malloc free MiB | gen2 | load RSS MiB | load fds | new-conn ok | kept-alive ok | failed | rotations | restarts | malformed");
+        Console.WriteLine("  ----: | ------------: | --: | --: | ------------------: | ----------------: | --------------: | ---: | -----------: | -------: | ----------: | ------------: | -----: | --------: | -------: | --------:");
     }
 
     private async Task SampleAsync(SoakServerProcess server)
@@ -272,7 +277,7 @@ internal sealed class SoakRun
         _samples.Add(sample);
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"{FormatTime(sample.Seconds),7} | {sample.Server.RssKiB / 1024.0,13:0.0} | {sample.Server.Descriptors,3} | {sample.Server.Threads,3} | {sample.HeapBytes / 1048576.0,19:0.00} | {sample.Gen2Collections,4} | " +
+            $"{FormatTime(sample.Seconds),7} | {sample.Server.RssKiB / 1024.0,13:0.0} | {sample.Server.Descriptors,3} | {sample.Server.Threads,3} | {sample.HeapBytes / 1048576.0,19:0.00} | {sample.NativeInUseBytes / 1048576.0,17:0.00} | {sample.NativeFreeBytes / 1048576.0,15:0.00} | {sample.Gen2Collections,4} | " +
             $"{sample.Load.RssKiB / 1024.0,12:0.0} | {sample.Load.Descriptors,8} | {sample.NewConnectionOk,11} | {sample.KeepAliveOk,13} | {sample.Failed,6} | {sample.Rotations,9} | {sample.Restarts,8} | {sample.MalformedPushes,9}"));
     }
 

@@ -11,6 +11,12 @@ internal sealed record SoakSample
 
     public int Gen2Collections { get; init; }
 
+    /// <summary>The server's live malloc memory after the collection (see <see cref="NativeHeap"/>); -1 if unknown.</summary>
+    public long NativeInUseBytes { get; init; }
+
+    /// <summary>Free memory the server's allocator keeps; -1 if unknown.</summary>
+    public long NativeFreeBytes { get; init; }
+
     public long ServerRequests { get; init; }
 
     public long ServerUpdates { get; init; }

@@ -60,9 +60,10 @@ internal static class SoakServer
             GC.Collect();
             GC.WaitForPendingFinalizers();
             long heap = GC.GetTotalMemory(forceFullCollection: true);
+            (long nativeInUse, long nativeFree) = NativeHeap.Read(); // after the collection: finalized certificates have freed theirs
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"SAMPLE {clock.ElapsedMilliseconds} {memory.RssKiB} {memory.Threads} {memory.Descriptors} {heap} {GC.CollectionCount(2)} {Interlocked.Read(ref requests)} {Interlocked.Read(ref updates)}"));
+                $"SAMPLE {clock.ElapsedMilliseconds} {memory.RssKiB} {memory.Threads} {memory.Descriptors} {heap} {GC.CollectionCount(2)} {Interlocked.Read(ref requests)} {Interlocked.Read(ref updates)} {nativeInUse} {nativeFree}"));
         }
 
         await app.StopAsync();

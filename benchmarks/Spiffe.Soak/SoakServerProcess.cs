@@ -78,7 +78,7 @@ internal sealed class SoakServerProcess : IAsyncDisposable
         await _process.StandardInput.FlushAsync();
         string line = await NextLineAsync();
         string[] f = line.Split(' ');
-        if (f.Length != 9 || f[0] != "SAMPLE")
+        if (f.Length != 11 || f[0] != "SAMPLE")
         {
             throw new InvalidOperationException($"The server said '{line}' instead of SAMPLE.");
         }
@@ -91,6 +91,8 @@ internal sealed class SoakServerProcess : IAsyncDisposable
             Gen2Collections = (int)N(6),
             ServerRequests = N(7),
             ServerUpdates = N(8),
+            NativeInUseBytes = N(9),
+            NativeFreeBytes = N(10),
         };
     }
 

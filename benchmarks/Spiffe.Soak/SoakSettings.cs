@@ -21,6 +21,7 @@ internal sealed class SoakSettings
           --sample <d>            sampling interval (default 30s)
           --warmup <fraction>     part of the run before growth is judged (default 0.333)
           --max-rss-slope <MiB>   bound on the server's RSS slope after warm-up, MiB per 10 min (default 4; 'off' to report only)
+          --max-native-slope <MiB> bound on the slope of the server's live malloc memory after warm-up, MiB per 10 min (default 1; 'off')
           --max-fd-growth <n>     bound on the server's descriptor growth after warm-up (default 8)
         Exit code 0 when every bound holds and no request failed while a valid SVID existed; 1 otherwise; 2 for bad options.
         """;
@@ -52,6 +53,9 @@ internal sealed class SoakSettings
     /// <summary>MiB per 10 minutes; null reports the slope without judging it.</summary>
     public double? MaxRssSlope { get; private set; } = 4;
 
+    /// <summary>MiB per 10 minutes of live malloc memory (mallinfo2); null reports without judging.</summary>
+    public double? MaxNativeSlope { get; private set; } = 1;
+
     public int MaxFdGrowth { get; private set; } = 8;
 
     public static SoakSettings Parse(IReadOnlyList<string> args)
@@ -77,6 +81,10 @@ internal sealed class SoakSettings
                 case "--max-rss-slope":
                     string slope = Value();
                     settings.MaxRssSlope = slope == "off" ? null : ParseNumber(slope);
+                    break;
+                case "--max-native-slope":
+                    string nativeSlope = Value();
+                    settings.MaxNativeSlope = nativeSlope == "off" ? null : ParseNumber(nativeSlope);
                     break;
                 case "--max-fd-growth": settings.MaxFdGrowth = (int)ParseNumber(Value()); break;
                 default: throw new FormatException($"Unknown option {name}.");

@@ -6,7 +6,7 @@ namespace Spiffe.Soak;
 /// <summary>
 /// What the soak concludes. Growth is judged only after warm-up (the first <see cref="SoakSettings.Warmup"/>
 /// of the run): the server's RSS as a least-squares slope over the remaining samples, in MiB per
-/// 10 minutes; descriptors as the median of the last three samples minus the median of the first
+/// 10 minutes, and the same for its live malloc memory (<see cref="NativeHeap"/>); descriptors as the median of the last three samples minus the median of the first
 /// three after warm-up (a median, because a sample can catch a handful of connections mid-handshake).
 /// </summary>
 internal sealed record SoakVerdict
@@ -49,6 +49,14 @@ internal sealed record SoakVerdict
 
     public double FdSlopePer10Min { get; init; }
 
+    public double NativeInUseWarmupMiB { get; init; }
+
+    public double NativeInUseEndMiB { get; init; }
+
+    public double NativeInUseSlopeMiBPer10Min { get; init; }
+
+    public double? NativeSlopeBound { get; init; }
+
     public double HeapWarmupMiB { get; init; }
 
     public double HeapEndMiB { get; init; }
@@ -89,6 +97,7 @@ internal sealed record SoakVerdict
             MalformedPushes = last.MalformedPushes,
             SamplesAfterWarmup = after.Length,
             RssSlopeBound = settings.MaxRssSlope,
+            NativeSlopeBound = settings.MaxNativeSlope,
             FdGrowthBound = settings.MaxFdGrowth,
         };
 
@@ -101,6 +110,7 @@ internal sealed record SoakVerdict
         double rssSlope = Slope(after, s => s.Server.RssKiB / 1024.0) * 600;
         double fdSlope = Slope(after, s => s.Server.Descriptors) * 600;
         double heapSlope = Slope(after, s => s.HeapBytes / 1048576.0) * 600;
+        double nativeSlope = Slope(after, s => s.NativeInUseBytes / 1048576.0) * 600;
         int fdWarmup = Median(after.Take(3).Select(s => s.Server.Descriptors));
         int fdEnd = Median(after.TakeLast(3).Select(s => s.Server.Descriptors));
         verdict = verdict with
@@ -112,6 +122,9 @@ internal sealed record SoakVerdict
             FdEnd = fdEnd,
             FdGrowth = fdEnd - fdWarmup,
             FdSlopePer10Min = fdSlope,
+            NativeInUseWarmupMiB = after[0].NativeInUseBytes / 1048576.0,
+            NativeInUseEndMiB = last.NativeInUseBytes / 1048576.0,
+            NativeInUseSlopeMiBPer10Min = nativeSlope,
             HeapWarmupMiB = after[0].HeapBytes / 1048576.0,
             HeapEndMiB = last.HeapBytes / 1048576.0,
             HeapSlopeMiBPer10Min = heapSlope,
@@ -126,6 +139,21 @@ internal sealed record SoakVerdict
         else
         {
             lines.Add("info " + rss + " (not judged)");
+        }
+
+        string native = string.Create(CultureInfo.InvariantCulture,
+            $"server live malloc memory {verdict.NativeInUseWarmupMiB:0.00} -> {verdict.NativeInUseEndMiB:0.00} MiB; slope {nativeSlope:+0.000;-0.000} MiB/10 min (native certificates, TLS contexts; free memory the allocator keeps is not counted)");
+        if (last.NativeInUseBytes < 0)
+        {
+            lines.Add("info live malloc memory unknown (mallinfo2 unavailable)");
+        }
+        else if (settings.MaxNativeSlope is { } nativeBound)
+        {
+            Check(nativeSlope <= nativeBound, native + string.Create(CultureInfo.InvariantCulture, $" (bound {nativeBound:0.##})"));
+        }
+        else
+        {
+            lines.Add("info " + native + " (not judged)");
         }
 
         Check(verdict.FdGrowth <= settings.MaxFdGrowth, string.Create(CultureInfo.InvariantCulture,

@@ -53,6 +53,17 @@ public sealed class SoakVerdictTests
     }
 
     [Fact]
+    public void Judge_LiveNativeMemoryGrowing_Fails()
+    {
+        // 0.2 MiB per minute of live malloc memory = 2 MiB per 10 minutes, over the default bound of 1,
+        // while RSS stays flat (the allocator had free memory to hand out).
+        SoakVerdict verdict = Judge(Samples(rssMiB: _ => 100, fds: _ => 230, nativeMiB: minute => 20 + (minute * 0.2)));
+
+        Assert.False(verdict.Passed);
+        Assert.Equal(2, verdict.NativeInUseSlopeMiBPer10Min, 6);
+    }
+
+    [Fact]
     public void Judge_DescriptorsGrowing_Fails()
     {
         SoakVerdict verdict = Judge(Samples(rssMiB: _ => 100, fds: minute => 230 + (int)minute));
@@ -92,7 +103,7 @@ public sealed class SoakVerdictTests
         => SoakVerdict.Judge(s_settings, samples, failedWithValidSvid, failedWithoutValidSvid, restarts: 6);
 
     /// <summary>A 30-minute run sampled every 30 s, with the load's counters growing steadily.</summary>
-    private static SoakSample[] Samples(Func<double, double> rssMiB, Func<double, int> fds)
+    private static SoakSample[] Samples(Func<double, double> rssMiB, Func<double, int> fds, Func<double, double>? nativeMiB = null)
         => [.. Enumerable.Range(0, 61).Select(i =>
         {
             double minute = i / 2.0;
@@ -101,6 +112,7 @@ public sealed class SoakVerdictTests
                 Seconds = minute * 60,
                 Server = new ProcessMemory((long)(rssMiB(minute) * 1024), 20, fds(minute)),
                 HeapBytes = 1_500_000,
+                NativeInUseBytes = (long)((nativeMiB?.Invoke(minute) ?? 20) * 1048576),
                 ServerUpdates = i * 15,
                 Rotations = i * 15,
                 NewConnectionOk = i * 150,

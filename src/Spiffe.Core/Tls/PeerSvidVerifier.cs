@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Spiffe.Bundles;
 using Spiffe.Internal;
@@ -18,6 +19,10 @@ internal sealed class PeerSvidVerifier
 {
     /// <summary>How many distinct peer intermediates are remembered for resumed sessions.</summary>
     internal const int MaxKnownIntermediates = 32;
+
+    // Copying a bundle set the source releases meanwhile fails; a fresh read gets the newest set.
+    // Bounded: a source that keeps doing that is broken.
+    private const int CopyAttempts = 3;
 
     private readonly IX509BundleSetSource _bundleSource;
     private readonly SpiffeIdAuthorizer _authorizer;
@@ -54,14 +59,32 @@ internal sealed class PeerSvidVerifier
     internal X509ChainPolicy GetChainPolicy()
     {
         LearnOwnIntermediates();
-        X509BundleSet bundles = _bundleSource.GetX509BundleSet();
-        X509Certificate2[] intermediates = _knownIntermediates;
-        PolicySnapshot? snapshot = _policy;
-        if (snapshot is not null && ReferenceEquals(snapshot.Bundles, bundles) && ReferenceEquals(snapshot.Intermediates, intermediates))
+        for (int attempt = 1; ; attempt++)
         {
-            return snapshot.Policy;
-        }
+            X509BundleSet bundles = _bundleSource.GetX509BundleSet();
+            X509Certificate2[] intermediates = _knownIntermediates;
+            PolicySnapshot? snapshot = _policy;
+            if (snapshot is not null && ReferenceEquals(snapshot.Bundles, bundles) && ReferenceEquals(snapshot.Intermediates, intermediates))
+            {
+                return snapshot.Policy;
+            }
 
+            try
+            {
+                X509ChainPolicy policy = CreatePolicy(bundles, intermediates);
+                _policy = new PolicySnapshot(bundles, intermediates, policy);
+                return policy;
+            }
+            catch (Exception e) when (e is ObjectDisposedException or CryptographicException && attempt < CopyAttempts && !ReferenceEquals(_bundleSource.GetX509BundleSet(), bundles))
+            {
+                // The source released this set while it was being copied (two updates since the
+                // read, e.g. a thread paused under load): the next read gets the newest one.
+            }
+        }
+    }
+
+    private static X509ChainPolicy CreatePolicy(X509BundleSet bundles, X509Certificate2[] intermediates)
+    {
         // DOTNET-NOTES §2.4 and pitfall 14 (dotnet/runtime#69833, #59979): custom roots only, nothing fetched.
         var policy = new X509ChainPolicy
         {
@@ -69,6 +92,7 @@ internal sealed class PeerSvidVerifier
             RevocationMode = X509RevocationMode.NoCheck,
             DisableCertificateDownloads = true,
         };
+
         // Copies (each shares the authority's native certificate), never disposed here: the source
         // disposes a superseded bundle set one update later, but a handshake that took this policy
         // (or a SpiffeHttpHandler connection pool built on it) can still be building a chain with it,
@@ -87,7 +111,6 @@ internal sealed class PeerSvidVerifier
         // intermediates of peers already fully validated sit in the untrusted ExtraStore so those
         // chains still reach a bundle root; they are path-building hints, never trust anchors.
         policy.ExtraStore.AddRange(intermediates);
-        _policy = new PolicySnapshot(bundles, intermediates, policy);
         return policy;
     }
 
