@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Spiffe.Bundles;
 using Spiffe.Internal;
@@ -26,6 +27,10 @@ namespace Spiffe.Tls;
 /// </remarks>
 internal sealed class PeerSvidVerifier
 {
+    // Copying a bundle set a custom source releases meanwhile fails; a fresh read gets the newest set.
+    // Bounded: a source that keeps doing that is broken.
+    private const int CopyAttempts = 3;
+
     private readonly IX509BundleSetSource _bundleSource;
     private readonly SpiffeIdAuthorizer _authorizer;
     private readonly TlsHandshakeTelemetry _telemetry;
@@ -51,13 +56,31 @@ internal sealed class PeerSvidVerifier
     /// <summary>The chain policy for the current bundles, rebuilt only when the source returns a new set instance.</summary>
     internal X509ChainPolicy GetChainPolicy()
     {
-        X509BundleSet bundles = _bundleSource.GetX509BundleSet();
-        PolicySnapshot? snapshot = _policy;
-        if (snapshot is not null && ReferenceEquals(snapshot.Bundles, bundles))
+        for (int attempt = 1; ; attempt++)
         {
-            return snapshot.Policy;
-        }
+            X509BundleSet bundles = _bundleSource.GetX509BundleSet();
+            PolicySnapshot? snapshot = _policy;
+            if (snapshot is not null && ReferenceEquals(snapshot.Bundles, bundles))
+            {
+                return snapshot.Policy;
+            }
 
+            try
+            {
+                X509ChainPolicy policy = CreatePolicy(bundles);
+                _policy = new PolicySnapshot(bundles, policy);
+                return policy;
+            }
+            catch (Exception e) when (e is ObjectDisposedException or CryptographicException && attempt < CopyAttempts && !ReferenceEquals(_bundleSource.GetX509BundleSet(), bundles))
+            {
+                // A custom source released this set while it was being copied (the SDK's sources
+                // never release what they handed out): the next read gets the newest one.
+            }
+        }
+    }
+
+    private static X509ChainPolicy CreatePolicy(X509BundleSet bundles)
+    {
         // DOTNET-NOTES §2.4 and pitfall 14 (dotnet/runtime#69833, #59979): custom roots only, nothing
         // fetched. The ExtraStore stays empty: SslStream adds what the peer sent, and nothing else may
         // complete a peer's chain.
@@ -67,15 +90,20 @@ internal sealed class PeerSvidVerifier
             RevocationMode = X509RevocationMode.NoCheck,
             DisableCertificateDownloads = true,
         };
+
+        // Copies (each shares the authority's native certificate), never disposed here: a custom
+        // source may dispose a superseded bundle set while a handshake that took this policy (or a
+        // SpiffeHttpHandler pool built on it) still builds chains with it, and X509Chain.Build throws
+        // on a disposed certificate in CustomTrustStore (seen in benchmarks/Spiffe.Soak). The GC
+        // releases the copies with the policy.
         foreach (X509Bundle bundle in bundles)
         {
             foreach (X509Certificate2 authority in bundle.X509Authorities)
             {
-                policy.CustomTrustStore.Add(authority);
+                policy.CustomTrustStore.Add(new X509Certificate2(authority));
             }
         }
 
-        _policy = new PolicySnapshot(bundles, policy);
         return policy;
     }
 

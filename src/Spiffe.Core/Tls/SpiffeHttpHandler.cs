@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Security.Authentication;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Spiffe.Bundles;
 using Spiffe.X509;
@@ -56,6 +57,9 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
 {
     // How many retired inner handlers are kept draining at most; beyond that the oldest is disposed at once.
     internal const int MaxRetiredHandlers = 8;
+
+    // Building a handler for an SVID the source releases meanwhile fails; bounded retries with a fresh read.
+    private const int ReleasedSvidAttempts = 3;
 
     // In-flight counter value of a disposed generation; far enough from int.MinValue that late decrements cannot wrap.
     private const int Disposed = int.MinValue / 2;
@@ -188,7 +192,7 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
     // Returns the generation for the current SVID and bundles with its in-flight count incremented.
     private Generation Acquire()
     {
-        while (true)
+        for (int attempt = 1; ; attempt++)
         {
             X509Svid svid;
             try
@@ -204,7 +208,17 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
             Generation? generation = _current;
             if (generation is null || !ReferenceEquals(generation.Svid, svid) || !ReferenceEquals(generation.Policy, policy))
             {
-                generation = Replace(svid, policy);
+                try
+                {
+                    generation = Replace(svid, policy);
+                }
+                catch (Exception e) when (e is ObjectDisposedException or CryptographicException && attempt < ReleasedSvidAttempts && !ReferenceEquals(SafeGetSvid(), svid))
+                {
+                    // The source released this SVID while the handler was being built (two updates
+                    // since the read, e.g. a thread paused under load; seen in benchmarks/Spiffe.Soak):
+                    // the next read gets the newest one.
+                    continue;
+                }
             }
 
             if (TryEnter(generation))
@@ -214,6 +228,18 @@ public sealed class SpiffeHttpHandler : HttpMessageHandler
 
             // Disposed between the read and the increment (only when forced out or on Dispose): retry.
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
+        }
+    }
+
+    private X509Svid? SafeGetSvid()
+    {
+        try
+        {
+            return _svidSource.GetX509Svid();
+        }
+        catch (SpiffeException)
+        {
+            return null;
         }
     }
 
