@@ -13,7 +13,7 @@ namespace Spiffe.Tls;
 /// </summary>
 /// <remarks>
 /// Ask for options per connection, through <see cref="OptionsSelectionCallback"/> or
-/// <see cref="GetOptions"/>. The certificate context and chain policy inside are cached and
+/// <see cref="GetOptions()"/>. The certificate context and chain policy inside are cached and
 /// rebuilt only when the source hands out a new SVID or bundle set; the callback also hands every
 /// handshake the same options object until then.
 /// <code>
@@ -41,9 +41,9 @@ public sealed class SpiffeTlsServer
 
     /// <summary>
     /// For <c>SslStream.AuthenticateAsServerAsync(ServerOptionsSelectionCallback, object?, CancellationToken)</c>:
-    /// the options of <see cref="GetOptions"/>, as one object shared by every handshake until the
+    /// the options of <see cref="GetOptions()"/>, as one object shared by every handshake until the
     /// SVID or the bundles change (SslStream only reads it). A caller that modifies the options
-    /// (ALPN, say) must use <see cref="GetOptions"/>, which returns a new object each time.
+    /// (ALPN, say) must use <see cref="GetOptions()"/>, which returns a new object each time.
     /// </summary>
     public ServerOptionsSelectionCallback OptionsSelectionCallback { get; }
 
