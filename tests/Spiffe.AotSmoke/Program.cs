@@ -24,7 +24,7 @@ using Spiffe.WorkloadApi;
 
 DateTime launched = LaunchTime();
 int idleMs = args is ["--idle-ms", var ms] ? int.Parse(ms, CultureInfo.InvariantCulture) : 0;
-using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
 try
 {
@@ -70,7 +70,7 @@ try
     }
 
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"aot-smoke: ok id={self} first_mtls_request_ms={(served - launched).TotalMilliseconds:0} (svid_ms={(svidReady - launched).TotalMilliseconds:0} listening_ms={(listening - launched).TotalMilliseconds:0}) rss_mb={ResidentMegabytes():0.0} native_aot={!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported}"));
+        $"aot-smoke: ok id={self} first_mtls_request_ms={(served - launched).TotalMilliseconds:0} (svid_ms={(svidReady - launched).TotalMilliseconds:0} listening_ms={(listening - launched).TotalMilliseconds:0}) rss_mb={ResidentMegabytes():0.0} native_aot={System.Runtime.JitInfo.GetCompiledMethodCount() == 0}"));
     await app.StopAsync(deadline.Token);
     return 0;
 }
