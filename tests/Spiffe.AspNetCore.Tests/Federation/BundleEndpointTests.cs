@@ -160,7 +160,7 @@ public sealed class BundleEndpointTests : IAsyncLifetime
         // A client that only ever knew the bootstrap bundle cannot authenticate the rotated server.
         Assert.False(await pinned.RefreshAsync());
         Assert.False(pinned.GetX509Bundle(s_partner)!.Contains(_ca2.RootCertificate));
-        Assert.Contains(_log.Entries, e => e.EventId == 321 && e.Message.Contains("request failed", StringComparison.Ordinal));
+        Assert.Contains(_log.Entries, e => e.EventId == 221 && e.Message.Contains("request failed", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -172,7 +172,7 @@ public sealed class BundleEndpointTests : IAsyncLifetime
         Assert.False(await source.RefreshAsync());
 
         Assert.Same(bootstrap, source.GetSpiffeBundle(s_partner));
-        Assert.Contains(_log.Entries, e => e.EventId == 321);
+        Assert.Contains(_log.Entries, e => e.EventId == 221);
     }
 
     [Fact]
@@ -243,9 +243,9 @@ public sealed class BundleEndpointTests : IAsyncLifetime
         Assert.False(await source.RefreshAsync());
 
         Assert.Same(good, source.GetSpiffeBundle(s_partner));
-        Assert.Contains(_log.Entries, e => e.EventId == 321 && e.Message.Contains("HTTP 500", StringComparison.Ordinal));
-        Assert.Contains(_log.Entries, e => e.EventId == 321 && e.Message.Contains("not a SPIFFE bundle", StringComparison.Ordinal));
-        Assert.Contains(_log.Entries, e => e.EventId == 321 && e.Message.Contains("older than the 10", StringComparison.Ordinal));
+        Assert.Contains(_log.Entries, e => e.EventId == 221 && e.Message.Contains("HTTP 500", StringComparison.Ordinal));
+        Assert.Contains(_log.Entries, e => e.EventId == 221 && e.Message.Contains("not a SPIFFE bundle", StringComparison.Ordinal));
+        Assert.Contains(_log.Entries, e => e.EventId == 221 && e.Message.Contains("older than the 10", StringComparison.Ordinal));
 
         Script(200, Document(_ca2, sequence: 11));
         Assert.True(await source.RefreshAsync());
