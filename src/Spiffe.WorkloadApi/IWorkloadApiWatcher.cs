@@ -6,7 +6,7 @@ namespace Spiffe.WorkloadApi;
 /// anyway does not end the watch: the fault is logged and the stream reopened after backoff.)
 /// </summary>
 /// <typeparam name="T">The update type (e.g. <see cref="X509Context"/>).</typeparam>
-public interface IWorkloadApiWatcher<in T>
+internal interface IWorkloadApiWatcher<in T>
 {
     /// <summary>A new, fully validated state; it replaces the previous one whole.</summary>
     void OnUpdate(T update);

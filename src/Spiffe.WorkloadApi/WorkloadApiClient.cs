@@ -77,15 +77,22 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
 
     /// <summary>Watches the X.509 context: <paramref name="watcher"/> gets every valid state and every error, until cancelled.</summary>
     /// <exception cref="WorkloadApiException">A non-retryable error (InvalidArgument, Unimplemented) stopped the watch.</exception>
-    public Task WatchX509ContextAsync(IWorkloadApiWatcher<X509Context> watcher, CancellationToken cancellationToken) =>
+    internal Task WatchX509ContextAsync(IWorkloadApiWatcher<X509Context> watcher, CancellationToken cancellationToken) =>
         WatchX509ContextAsync(watcher, null, cancellationToken);
 
     /// <summary>
-    /// Watches the X.509 context as an async stream of valid states; retryable errors are retried
-    /// silently. Each context is the caller's to dispose; a reader that falls behind only ever gets
-    /// the newest one (older undelivered ones are disposed).
+    /// Watches the X.509 context: an async stream of every new valid state (the agent pushes the
+    /// full state on each rotation), until <paramref name="cancellationToken"/> fires, which ends the
+    /// enumeration normally. Unreachable agents, ended streams and malformed messages are retried
+    /// with backoff and logged through <see cref="WorkloadApiClientOptions.LoggerFactory"/>; an
+    /// error that retrying cannot fix (InvalidArgument, Unimplemented, a disposed client) ends the
+    /// enumeration by throwing it. Each context is the caller's to dispose; a reader that falls
+    /// behind only ever gets the newest one (older undelivered ones are disposed).
     /// </summary>
-    public IAsyncEnumerable<X509Context> WatchX509ContextAsync(CancellationToken cancellationToken) =>
+    /// <remarks>This is the client's one watch style. For a current state kept up to date for you
+    /// (TLS, HttpClient, ASP.NET Core), use <see cref="X509Source"/> instead.</remarks>
+    /// <exception cref="WorkloadApiException">A non-retryable error stopped the watch (thrown by the enumeration).</exception>
+    public IAsyncEnumerable<X509Context> WatchX509ContextAsync(CancellationToken cancellationToken = default) =>
         AsEnumerable<X509Context>((w, ct) => WatchX509ContextAsync(w, ct), cancellationToken);
 
     /// <summary>Fetches the X.509 bundles (own and federated) once.</summary>
@@ -93,11 +100,12 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         StreamWatch.FirstAsync(_connection, ResponseParser.FetchX509Bundles, OpenX509Bundles, r => _parser.ParseX509Bundles(r), cancellationToken);
 
     /// <summary>Watches the X.509 bundles until cancelled.</summary>
-    public Task WatchX509BundlesAsync(IWorkloadApiWatcher<X509BundleSet> watcher, CancellationToken cancellationToken) =>
+    internal Task WatchX509BundlesAsync(IWorkloadApiWatcher<X509BundleSet> watcher, CancellationToken cancellationToken) =>
         WatchX509BundlesAsync(watcher, null, cancellationToken);
 
-    /// <summary>Watches the X.509 bundles as an async stream.</summary>
-    public IAsyncEnumerable<X509BundleSet> WatchX509BundlesAsync(CancellationToken cancellationToken) =>
+    /// <summary>Watches the X.509 bundles (own and federated) as an async stream, with the retry and error behaviour of <see cref="WatchX509ContextAsync(CancellationToken)"/>.</summary>
+    /// <exception cref="WorkloadApiException">A non-retryable error stopped the watch (thrown by the enumeration).</exception>
+    public IAsyncEnumerable<X509BundleSet> WatchX509BundlesAsync(CancellationToken cancellationToken = default) =>
         AsEnumerable<X509BundleSet>((w, ct) => WatchX509BundlesAsync(w, ct), cancellationToken);
 
     /// <summary>Fetches the JWT bundles once.</summary>
@@ -105,11 +113,12 @@ public sealed class WorkloadApiClient : IAsyncDisposable, IDisposable
         StreamWatch.FirstAsync(_connection, ResponseParser.FetchJwtBundles, OpenJwtBundles, _parser.ParseJwtBundles, cancellationToken);
 
     /// <summary>Watches the JWT bundles until cancelled.</summary>
-    public Task WatchJwtBundlesAsync(IWorkloadApiWatcher<JwtBundleSet> watcher, CancellationToken cancellationToken) =>
+    internal Task WatchJwtBundlesAsync(IWorkloadApiWatcher<JwtBundleSet> watcher, CancellationToken cancellationToken) =>
         WatchAsync(ResponseParser.FetchJwtBundles, OpenJwtBundles, _parser.ParseJwtBundles, watcher, null, cancellationToken);
 
-    /// <summary>Watches the JWT bundles as an async stream.</summary>
-    public IAsyncEnumerable<JwtBundleSet> WatchJwtBundlesAsync(CancellationToken cancellationToken) =>
+    /// <summary>Watches the JWT bundles as an async stream, with the retry and error behaviour of <see cref="WatchX509ContextAsync(CancellationToken)"/>.</summary>
+    /// <exception cref="WorkloadApiException">A non-retryable error stopped the watch (thrown by the enumeration).</exception>
+    public IAsyncEnumerable<JwtBundleSet> WatchJwtBundlesAsync(CancellationToken cancellationToken = default) =>
         AsEnumerable<JwtBundleSet>((w, ct) => WatchJwtBundlesAsync(w, ct), cancellationToken);
 
     /// <summary>

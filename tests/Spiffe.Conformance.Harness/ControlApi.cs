@@ -82,15 +82,16 @@ internal sealed class ControlApi(Harness harness, ILogger log)
         }
 
         IJwtBundleSource bundles = await harness.GetJwtBundlesAsync(cancellationToken).ConfigureAwait(false);
-        JwtSvid? svid;
-        string? error;
+        JwtSvid svid;
         try
         {
-            var validator = new JwtSvidValidator(bundles, [audience]);
-            if (!validator.TryValidate(token, out svid, out error))
+            JwtSvidValidationResult result = new JwtSvidValidator(bundles, [audience]).Validate(token);
+            if (!result.IsValid)
             {
-                return Reply.Rejected(error);
+                return Reply.Rejected(result.Error);
             }
+
+            svid = result.Svid;
         }
         catch (Exception e) when (e is ArgumentException or SpiffeException)
         {

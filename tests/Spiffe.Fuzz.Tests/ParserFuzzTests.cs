@@ -164,12 +164,14 @@ public sealed class ParserFuzzTests(ITestOutputHelper output)
     {
         JwtBundleSet bundles = new([JwtBundle.Parse(Corpus.Domain, File.ReadAllBytes(Path.Combine(Corpus.Directory, "jwt-bundle", "valid.json")))]);
         var validator = new JwtSvidValidator(bundles, Audience, Clock);
-        Run("JwtSvid.ParseAndValidate/TryValidate", Tokens(), token =>
+        Run("JwtSvid.ParseAndValidate/JwtSvidValidator.Validate", Tokens(), token =>
         {
             JwtSvid? strict = Documented<JwtSvid, JwtSvidException>(() => JwtSvid.ParseAndValidate(token, bundles, Audience, Clock));
-            bool valid = validator.TryValidate(token, out JwtSvid? svid, out string? error);
-            Assert.Equal(strict is not null, valid);
-            Assert.True(valid ? svid is not null && error is null : svid is null && error is not null);
+            JwtSvidValidationResult result = validator.Validate(token);
+            Assert.Equal(strict is not null, result.IsValid);
+            Assert.True(result.IsValid
+                ? result.Svid is not null && result.Error is null && result.ErrorKind == JwtSvidErrorKind.None
+                : result.Svid is null && result.Error is not null && result.ErrorKind != JwtSvidErrorKind.None);
         });
     }
 

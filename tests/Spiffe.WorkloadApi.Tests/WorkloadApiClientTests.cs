@@ -156,4 +156,30 @@ public sealed class WorkloadApiClientTests
         Assert.Equal(WorkloadApiErrorKind.InvalidArgument, e.Kind);
         Assert.Single(agent.Server.Calls);
     }
+
+    [Fact]
+    public async Task WatchX509Context_RetryableErrorThenCancelledWithWithCancellation_YieldsAfterRetryAndEndsNormally()
+    {
+        await using TestAgent agent = await TestAgent.StartAsync();
+        agent.Serve(agent.Svid(TestAgent.Web));
+        agent.Server.InjectError(WorkloadApiMethod.FetchX509Svid, StatusCode.Unavailable, 1, "agent restarting");
+        await using WorkloadApiClient client = WorkloadApiClient.Create(agent.ClientOptions());
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestAgent.Timeout());
+        int received = 0;
+
+        // The token comes through WithCancellation (the parameter is defaulted).
+        await foreach (X509Context context in client.WatchX509ContextAsync().WithCancellation(stop.Token))
+        {
+            using (context)
+            {
+                Assert.Equal(TestAgent.Web, context.DefaultSvid.Id);
+            }
+
+            received++;
+            await stop.CancelAsync();
+        }
+
+        Assert.Equal(1, received);
+        Assert.Equal(2, agent.Server.Calls.Count(c => c.Method == WorkloadApiMethod.FetchX509Svid));
+    }
 }

@@ -59,17 +59,19 @@ internal sealed class JwtSvidAuthenticator
         }
 
         t_lastBundle = null;
-        bool valid = _validator.TryValidate(token, out JwtSvid? svid, out error);
+        JwtSvidValidationResult result = _validator.Validate(token);
         JwtBundle? bundle = t_lastBundle;
         t_lastBundle = null;
-        if (!valid)
+        if (!result.IsValid)
         {
             entry = null;
-            error ??= "The JWT-SVID is invalid.";
+            error = result.Error;
             return false;
         }
 
-        entry = new Entry(svid!, bundle, MapClaims(svid!));
+        JwtSvid svid = result.Svid;
+        error = null;
+        entry = new Entry(svid, bundle, MapClaims(svid));
         if (_cache is not null && bundle is not null)
         {
             Add(token, entry);

@@ -97,8 +97,11 @@ public sealed class JwtSvid
     /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when null.</param>
     /// <exception cref="JwtSvidException">The token is invalid, whatever is wrong with it (including text that is not valid Unicode); the message says why.</exception>
     /// <exception cref="ArgumentException"><paramref name="audiences"/> is empty or holds an empty value.</exception>
-    public static JwtSvid ParseAndValidate(string token, IJwtBundleSource bundleSource, IReadOnlyCollection<string> audiences, TimeProvider? timeProvider = null) =>
-        new JwtSvidValidator(bundleSource, audiences, timeProvider).Validate(token);
+    public static JwtSvid ParseAndValidate(string token, IJwtBundleSource bundleSource, IReadOnlyCollection<string> audiences, TimeProvider? timeProvider = null)
+    {
+        JwtSvidValidationResult result = new JwtSvidValidator(bundleSource, audiences, timeProvider).Validate(token);
+        return result.IsValid ? result.Svid : throw new JwtSvidException(result.ErrorKind, result.Error);
+    }
 
     /// <summary>
     /// Parses a JWT-SVID <b>without verifying its signature</b>: only for tokens received from the
@@ -112,8 +115,8 @@ public sealed class JwtSvid
         ArgumentNullException.ThrowIfNull(token);
         string[] expected = JwtSvidValidator.CheckAudiences(audiences);
         DateTimeOffset now = (timeProvider ?? TimeProvider.System).GetUtcNow();
-        return JwtSvidReader.Read(token, bundleSource: null, expected, now, JwtSvidValidator.DefaultLeeway, out string? error)
-            ?? throw new JwtSvidException(error!);
+        return JwtSvidReader.Read(token, bundleSource: null, expected, now, JwtSvidValidator.DefaultLeeway, out string? error, out JwtSvidErrorKind kind)
+            ?? throw new JwtSvidException(kind, error!);
     }
 
     /// <summary>A copy of this SVID carrying <paramref name="hint"/> (as set by the Workload API).</summary>

@@ -29,8 +29,9 @@ internal static class JwtSvidReader
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 32 };
 
     /// <summary>Parses <paramref name="token"/>; verifies its signature when <paramref name="bundleSource"/> is set.</summary>
-    internal static JwtSvid? Read(string token, IJwtBundleSource? bundleSource, string[] audiences, DateTimeOffset now, TimeSpan leeway, out string? error)
+    internal static JwtSvid? Read(string token, IJwtBundleSource? bundleSource, string[] audiences, DateTimeOffset now, TimeSpan leeway, out string? error, out JwtSvidErrorKind kind)
     {
+        kind = JwtSvidErrorKind.Malformed;
         if (token.Length == 0)
         {
             error = "The JWT-SVID is empty.";
@@ -97,7 +98,7 @@ internal static class JwtSvidReader
         byte[] buffer = ArrayPool<byte>.Shared.Rent(2 * token.Length);
         try
         {
-            return ReadDecoded(token, headerChars, payloadChars, signatureChars, lastDot, buffer, bundleSource, audiences, now, leeway, out error);
+            return ReadDecoded(token, headerChars, payloadChars, signatureChars, lastDot, buffer, bundleSource, audiences, now, leeway, out error, out kind);
         }
         finally
         {
@@ -117,8 +118,10 @@ internal static class JwtSvidReader
         string[] audiences,
         DateTimeOffset now,
         TimeSpan leeway,
-        out string? error)
+        out string? error,
+        out JwtSvidErrorKind kind)
     {
+        kind = JwtSvidErrorKind.Malformed;
         Span<byte> free = buffer;
         if (!TryDecode(headerChars, free, out int headerLength))
         {
@@ -130,8 +133,9 @@ internal static class JwtSvidReader
         free = free[headerLength..];
 
         // JWT-SVID.md §2.1: the algorithm is checked before anything else is processed.
-        if (!ReadHeader(header, out JwtAlgorithm algorithm, out string? keyId, out error))
+        if (!ReadHeader(header, out JwtAlgorithm algorithm, out string? keyId, out error, out bool algorithmRejected))
         {
+            kind = algorithmRejected ? JwtSvidErrorKind.UnsupportedAlgorithm : JwtSvidErrorKind.Malformed;
             return null;
         }
 
@@ -161,7 +165,7 @@ internal static class JwtSvidReader
 
             // The signing input is ASCII (every character was checked to be base64url or '.').
             int inputLength = Encoding.ASCII.GetBytes(token.AsSpan(0, lastDot), free);
-            if (!VerifySignature(bundleSource, claims.Subject, algorithm, keyId, free[..inputLength], signature, out error))
+            if (!VerifySignature(bundleSource, claims.Subject, algorithm, keyId, free[..inputLength], signature, out error, out kind))
             {
                 return null;
             }
@@ -169,29 +173,34 @@ internal static class JwtSvidReader
 
         if (!MatchesAudience(claims.Audience, audiences))
         {
+            kind = JwtSvidErrorKind.AudienceMismatch;
             error = $"The JWT-SVID audience [{Printable(string.Join(", ", claims.Audience))}] contains none of the expected audiences [{string.Join(", ", audiences)}].";
             return null;
         }
 
         if (now - leeway >= claims.ExpiresAt)
         {
+            kind = JwtSvidErrorKind.Expired;
             error = $"The JWT-SVID expired at {Format(claims.ExpiresAt)} (now {Format(now)}, leeway {leeway.TotalSeconds:0} s).";
             return null;
         }
 
         if (claims.NotBefore is { } notBefore && now + leeway < notBefore)
         {
+            kind = JwtSvidErrorKind.NotYetValid;
             error = $"The JWT-SVID is not valid before {Format(notBefore)} (now {Format(now)}, leeway {leeway.TotalSeconds:0} s).";
             return null;
         }
 
         error = null;
+        kind = JwtSvidErrorKind.None;
         return new JwtSvid(token, claims.Subject, claims.Audience, claims.ExpiresAt, claims.IssuedAt, claims.NotBefore, claims.All, JwtAlgorithms.Name(algorithm), keyId, hint: null);
     }
 
     /// <summary>Reads the protected header: only <c>alg</c>, <c>kid</c> and <c>typ</c>, each a string, each at most once.</summary>
-    private static bool ReadHeader(ReadOnlySpan<byte> header, out JwtAlgorithm algorithm, out string? keyId, out string? error)
+    private static bool ReadHeader(ReadOnlySpan<byte> header, out JwtAlgorithm algorithm, out string? keyId, out string? error, out bool algorithmRejected)
     {
+        algorithmRejected = false;
         algorithm = default;
         keyId = null;
         string? alg = null;
@@ -283,6 +292,7 @@ internal static class JwtSvidReader
 
         if (!JwtAlgorithms.TryParse(alg, out algorithm))
         {
+            algorithmRejected = true;
             error = $"The JWT-SVID algorithm \"{Printable(alg)}\" is not allowed; JWT-SVIDs use RS256/384/512, ES256/384/512 or PS256/384/512.";
             return false;
         }
@@ -485,13 +495,15 @@ internal static class JwtSvidReader
         return false;
     }
 
-    private static bool VerifySignature(IJwtBundleSource bundleSource, SpiffeId subject, JwtAlgorithm algorithm, string? keyId, ReadOnlySpan<byte> signingInput, ReadOnlySpan<byte> signature, out string? error)
+    private static bool VerifySignature(IJwtBundleSource bundleSource, SpiffeId subject, JwtAlgorithm algorithm, string? keyId, ReadOnlySpan<byte> signingInput, ReadOnlySpan<byte> signature, out string? error, out JwtSvidErrorKind kind)
     {
+        kind = JwtSvidErrorKind.InvalidSignature;
         // WA §6.3: only the bundle of the subject's trust domain can vouch for it.
         TrustDomain trustDomain = subject.TrustDomain;
         JwtBundle? bundle = bundleSource.GetJwtBundle(trustDomain);
         if (bundle is null)
         {
+            kind = JwtSvidErrorKind.NoBundle;
             error = $"There is no JWT bundle for trust domain {trustDomain}, so JWT-SVIDs of {subject} are untrusted.";
             return false;
         }
@@ -501,12 +513,14 @@ internal static class JwtSvidReader
         {
             if (!bundle.TryGetJwtAuthority(keyId, out JwtAuthority? authority))
             {
+                kind = JwtSvidErrorKind.UnknownKey;
                 error = $"The JWT bundle of {trustDomain} has no JWT authority with key ID \"{Printable(keyId)}\".";
                 return false;
             }
 
             if (!JwtAlgorithms.Fits(algorithm, authority.Kind))
             {
+                kind = JwtSvidErrorKind.UnknownKey;
                 error = $"The JWT-SVID algorithm {alg} does not fit key \"{Printable(keyId)}\" ({JwtAlgorithms.Describe(authority.Kind)}).";
                 return false;
             }
@@ -536,6 +550,7 @@ internal static class JwtSvidReader
             }
         }
 
+        kind = candidate ? JwtSvidErrorKind.InvalidSignature : JwtSvidErrorKind.UnknownKey;
         error = candidate
             ? $"The JWT-SVID has no \"kid\" and its signature verifies with no {alg} key of {trustDomain}."
             : $"The JWT bundle of {trustDomain} has no key that can verify {alg}.";

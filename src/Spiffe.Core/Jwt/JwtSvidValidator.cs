@@ -11,7 +11,8 @@ namespace Spiffe.Jwt;
 /// <remarks>
 /// <code>
 /// var validator = new JwtSvidValidator(bundleSource, ["my-service"]);
-/// if (validator.TryValidate(token, out JwtSvid? svid, out string? reason)) { /* svid.Id */ }
+/// JwtSvidValidationResult result = validator.Validate(token);
+/// if (result.IsValid) { /* result.Svid.Id */ } else { /* result.ErrorKind, result.Error */ }
 /// </code>
 /// </remarks>
 public sealed class JwtSvidValidator
@@ -58,31 +59,18 @@ public sealed class JwtSvidValidator
     /// <summary>The clock-skew allowance for <c>exp</c> and <c>nbf</c>.</summary>
     public TimeSpan Leeway { get; }
 
-    /// <summary>Parses and validates a JWT-SVID.</summary>
-    /// <exception cref="JwtSvidException">The token is invalid, whatever is wrong with it; the message says why.</exception>
-    public JwtSvid Validate(string token)
-    {
-        ArgumentNullException.ThrowIfNull(token);
-        return JwtSvidReader.Read(token, BundleSource, _audiences, TimeProvider.GetUtcNow(), Leeway, out string? error)
-            ?? throw new JwtSvidException(error!);
-    }
-
-    /// <summary>Parses and validates a JWT-SVID without throwing for an invalid token: any token text gives true or false with a reason (only a null token throws).</summary>
+    /// <summary>
+    /// Parses and validates a JWT-SVID without throwing for an invalid token: any token text gives a
+    /// result, valid with the SVID or invalid with the rule that failed (only a null token throws).
+    /// </summary>
     /// <param name="token">The compact JWS.</param>
-    /// <param name="svid">The validated SVID, or null.</param>
-    /// <param name="error">Why the token was rejected, or null.</param>
-    public bool TryValidate(string token, [NotNullWhen(true)] out JwtSvid? svid, [NotNullWhen(false)] out string? error)
+    public JwtSvidValidationResult Validate(string token)
     {
         ArgumentNullException.ThrowIfNull(token);
-        svid = JwtSvidReader.Read(token, BundleSource, _audiences, TimeProvider.GetUtcNow(), Leeway, out error);
-        if (svid is null)
-        {
-            error ??= "The JWT-SVID is invalid.";
-            return false;
-        }
-
-        error = null;
-        return true;
+        JwtSvid? svid = JwtSvidReader.Read(token, BundleSource, _audiences, TimeProvider.GetUtcNow(), Leeway, out string? error, out JwtSvidErrorKind kind);
+        return svid is not null
+            ? JwtSvidValidationResult.Success(svid)
+            : JwtSvidValidationResult.Failure(kind, error ?? "The JWT-SVID is invalid.");
     }
 
     internal static string[] CheckAudiences(IReadOnlyCollection<string> audiences)

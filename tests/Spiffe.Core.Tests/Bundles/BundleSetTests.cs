@@ -62,7 +62,7 @@ public class BundleSetTests
     {
         var set = new JwtBundleSet([JwtBundle.Parse(TrustDomain.Parse(key), A.CreateJwks())]);
 
-        Assert.Equal("spiffe://example.org/web", new JwtSvidValidator(set, ["svc"], Clock()).Validate(ValidA()).Id.ToString());
+        Assert.Equal("spiffe://example.org/web", new JwtSvidValidator(set, ["svc"], Clock()).Validate(ValidA()).Svid?.Id.ToString());
     }
 
     // Rule 75: bundles stay bound to their trust domain inside a set.
@@ -73,7 +73,8 @@ public class BundleSetTests
         string token = SignA("ES256", Header("ES256"), Claims(sub: "\"spiffe://third.org/web\""));
 
         Assert.NotNull(set.GetJwtBundle(DomainB));
-        JwtSvidException e = Assert.Throws<JwtSvidException>(() => new JwtSvidValidator(set, ["svc"], Clock()).Validate(token));
-        Assert.Contains("third.org", e.Message, StringComparison.Ordinal);
+        JwtSvidValidationResult result = new JwtSvidValidator(set, ["svc"], Clock()).Validate(token);
+        Assert.Equal(JwtSvidErrorKind.NoBundle, result.ErrorKind);
+        Assert.Contains("third.org", result.Error, StringComparison.Ordinal);
     }
 }

@@ -89,8 +89,8 @@ public class JwtBundleTests
         Assert.Equal(["k0", "k1"], bundle.JwtAuthorities.Select(a => a.KeyId));
         var validator = new JwtSvidValidator(bundle, ["svc"], Clock());
         SpiffeId id = SpiffeId.Parse("spiffe://example.org/web");
-        Assert.NotNull(validator.Validate(authority.MintJwtSvid(id, ["svc"], keyId: "k0")));
-        Assert.NotNull(validator.Validate(authority.MintJwtSvid(id, ["svc"], keyId: "k1")));
+        Assert.True(validator.Validate(authority.MintJwtSvid(id, ["svc"], keyId: "k0")).IsValid);
+        Assert.True(validator.Validate(authority.MintJwtSvid(id, ["svc"], keyId: "k1")).IsValid);
     }
 
     // ---- Known but malformed jwt-svid keys fail the bundle ----

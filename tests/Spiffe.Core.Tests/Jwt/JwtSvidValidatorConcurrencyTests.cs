@@ -23,8 +23,8 @@ public class JwtSvidValidatorConcurrencyTests
             int ok = 0, rejected = 0;
             for (int i = 0; i < 100; i++)
             {
-                ok += validator.TryValidate(good, out _, out _) ? 1 : 0;
-                rejected += validator.TryValidate(bad, out _, out _) ? 0 : 1;
+                ok += validator.Validate(good).IsValid ? 1 : 0;
+                rejected += validator.Validate(bad).IsValid ? 0 : 1;
             }
 
             return (ok, rejected);

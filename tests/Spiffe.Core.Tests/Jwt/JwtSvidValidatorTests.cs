@@ -9,8 +9,12 @@ namespace Spiffe.Core.Tests.Jwt;
 
 public class JwtSvidValidatorTests
 {
-    private static JwtSvid Validate(string token, IJwtBundleSource? bundles = null, TimeProvider? clock = null, TimeSpan? leeway = null, string[]? audiences = null) =>
-        new JwtSvidValidator(bundles ?? AllBundles, audiences ?? ["svc"], clock ?? Clock(), leeway).Validate(token);
+    // Throws the result as an exception, so the rule tables can assert on JwtSvidException (as JwtSvid.ParseAndValidate throws it).
+    private static JwtSvid Validate(string token, IJwtBundleSource? bundles = null, TimeProvider? clock = null, TimeSpan? leeway = null, string[]? audiences = null)
+    {
+        JwtSvidValidationResult result = new JwtSvidValidator(bundles ?? AllBundles, audiences ?? ["svc"], clock ?? Clock(), leeway).Validate(token);
+        return result.IsValid ? result.Svid : throw new JwtSvidException(result.ErrorKind, result.Error);
+    }
 
     private static void AssertRejected(string token, string messageFragment, IJwtBundleSource? bundles = null, TimeProvider? clock = null, TimeSpan? leeway = null)
     {
@@ -488,13 +492,15 @@ public class JwtSvidValidatorTests
         var clock = new FakeTimeProvider(Now);
         var validator = new JwtSvidValidator(AllBundles, ["svc"], clock, TimeSpan.Zero);
         string token = ValidA();
-        Assert.NotNull(validator.Validate(token));
+        Assert.True(validator.Validate(token).IsValid);
 
         clock.Advance(TimeSpan.FromMinutes(5));
 
-        Assert.False(validator.TryValidate(token, out JwtSvid? svid, out string? error));
-        Assert.Null(svid);
-        Assert.Contains("expired", error, StringComparison.Ordinal);
+        JwtSvidValidationResult result = validator.Validate(token);
+        Assert.False(result.IsValid);
+        Assert.Null(result.Svid);
+        Assert.Equal(JwtSvidErrorKind.Expired, result.ErrorKind);
+        Assert.Contains("expired", result.Error, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -655,6 +661,57 @@ public class JwtSvidValidatorTests
         {
             Lookups++;
             return inner.GetJwtBundle(trustDomain);
+        }
+    }
+
+    public static TheoryData<string, JwtSvidErrorKind> ErrorKindCases() => new()
+    {
+        { "valid", JwtSvidErrorKind.None },
+        { "two-parts", JwtSvidErrorKind.Malformed },
+        { "sub-not-spiffe-id", JwtSvidErrorKind.Malformed },
+        { "alg-HS256", JwtSvidErrorKind.UnsupportedAlgorithm },
+        { "alg-none", JwtSvidErrorKind.UnsupportedAlgorithm },
+        { "sub-other-trust-domain", JwtSvidErrorKind.NoBundle },
+        { "unknown-kid", JwtSvidErrorKind.UnknownKey },
+        { "tampered-signature", JwtSvidErrorKind.InvalidSignature },
+        { "other-audience", JwtSvidErrorKind.AudienceMismatch },
+        { "expired", JwtSvidErrorKind.Expired },
+        { "nbf-in-future", JwtSvidErrorKind.NotYetValid },
+    };
+
+    // One error kind per rule, the same shape as X509SvidValidationResult; JwtSvid.ParseAndValidate throws the same kind.
+    [Theory]
+    [MemberData(nameof(ErrorKindCases))]
+    public void Validate_EachRule_ResultCarriesItsErrorKind(string scenario, JwtSvidErrorKind expected)
+    {
+        string valid = ValidA();
+        string token = scenario switch
+        {
+            "valid" => valid,
+            "two-parts" => valid[..valid.LastIndexOf('.')],
+            "sub-not-spiffe-id" => SignA("ES256", Header("ES256"), Claims(sub: "\"https://example.org/web\"")),
+            "alg-HS256" => TestJwtAuthority.SignHmac(Guid.NewGuid().ToByteArray(), "HS256", Header("HS256", kid: "\"es256\""), Claims()),
+            "alg-none" => SignA("ES256", Header("none"), Claims()),
+            "sub-other-trust-domain" => SignA("ES256", Header("ES256"), Claims(sub: "\"spiffe://third.org/web\"")),
+            "unknown-kid" => SignA("ES256", Header("ES256", kid: "\"no-such-key\""), Claims()),
+            "tampered-signature" => valid[..^4] + (valid[^4] == 'A' ? "B" : "A") + valid[^3..],
+            "other-audience" => SignA("ES256", Header("ES256"), Claims(aud: "[\"other\"]")),
+            "expired" => SignA("ES256", Header("ES256"), Claims(exp: (NowSeconds - 120).ToString(System.Globalization.CultureInfo.InvariantCulture))),
+            "nbf-in-future" => SignA("ES256", Header("ES256"), Claims(nbf: (NowSeconds + 120).ToString(System.Globalization.CultureInfo.InvariantCulture))),
+            _ => throw new ArgumentOutOfRangeException(nameof(scenario)),
+        };
+
+        JwtSvidValidationResult result = new JwtSvidValidator(AllBundles, ["svc"], Clock()).Validate(token);
+
+        Assert.Equal(expected, result.ErrorKind);
+        Assert.Equal(expected == JwtSvidErrorKind.None, result.IsValid);
+        if (expected != JwtSvidErrorKind.None)
+        {
+            Assert.Null(result.Svid);
+            Assert.DoesNotContain(token, result.Error, StringComparison.Ordinal);
+            JwtSvidException e = Assert.Throws<JwtSvidException>(() => JwtSvid.ParseAndValidate(token, AllBundles, ["svc"], Clock()));
+            Assert.Equal(expected, e.ErrorKind);
+            Assert.Equal(result.Error, e.Message);
         }
     }
 }

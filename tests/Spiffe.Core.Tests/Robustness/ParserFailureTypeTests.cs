@@ -155,15 +155,16 @@ public sealed class ParserFailureTypeTests
 
     [Theory]
     [MemberData(nameof(BadTokens))]
-    public void JwtSvidValidatorTryValidate_StringNotValidUnicode_ReturnsFalseWithReason(string name)
+    public void JwtSvidValidatorValidate_StringNotValidUnicode_InvalidMalformedWithReason(string name)
     {
         var validator = new JwtSvidValidator(new JwtBundleSet([]), ["svc"]);
 
-        bool valid = validator.TryValidate(Token(name), out JwtSvid? svid, out string? error);
+        JwtSvidValidationResult result = validator.Validate(Token(name));
 
-        Assert.False(valid);
-        Assert.Null(svid);
-        Assert.Contains("not valid Unicode", error, StringComparison.Ordinal);
+        Assert.False(result.IsValid);
+        Assert.Null(result.Svid);
+        Assert.Equal(JwtSvidErrorKind.Malformed, result.ErrorKind);
+        Assert.Contains("not valid Unicode", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]
