@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Authentication;
+using Spiffe.Bundles;
 using Spiffe.Core.Tests.Tls;
 using Spiffe.Testing;
 using Spiffe.Tls;
@@ -84,6 +86,46 @@ public sealed class KestrelMtlsResumptionTests : IDisposable
         Assert.Equal(serverSvids.Svid.Certificate.GetSerialNumberString(), connections[2].ServerSerial);
         Assert.NotEqual(resumed.ClientSerial, rotated.ClientSerial);
         Assert.NotEqual(resumed.ServerSerial, rotated.ServerSerial);
+    }
+
+    [Fact]
+    public async Task Tls12_ResumptionAllowed_SecondConnectionAbbreviatedAndStillAuthenticated()
+    {
+        var bundles = new MutableBundleSource(_owned.Add(_ca.CreateX509Bundle()));
+        var tls12 = new SpiffeTlsOptions { AllowTlsResume = true, EnabledSslProtocols = SslProtocols.Tls12 };
+        await using KestrelTestServer server = await KestrelTestServer.StartAsync(listen => listen.UseSpiffeMtls(
+            new MutableSvidSource(_owned.Add(_ca.CreateX509Svid(s_serverId))), bundles, SpiffeIdAuthorizer.Exact(s_clientId), tls12));
+        var observer = new TlsConnectionObserver();
+        using var http = new HttpClient(new SpiffeHttpHandler(new MutableSvidSource(_owned.Add(_ca.CreateX509Svid(s_clientId))), bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions { Tls = tls12, ConfigureHandler = observer.Configure }));
+
+        PeerReport first = await GetOnNewConnectionAsync(http, server);
+        PeerReport second = await GetOnNewConnectionAsync(http, server);
+
+        ObservedConnection[] connections = [.. observer.Connections];
+        Assert.Equal(2, connections.Length);
+        Assert.All(connections, c => Assert.False(c.IsTls13, c.ToString()));
+        Assert.True(connections[0].ServerSentCertificateInClear, "the first TLS 1.2 handshake is a full one");
+        Assert.False(connections[1].ServerSentCertificateInClear, "the second TLS 1.2 handshake was expected to be abbreviated (resumed)");
+        Assert.Equal(first with { Protocol = second.Protocol }, second);
+        Assert.Equal(s_clientId.ToString(), second.CallerId);
+    }
+
+    [Fact]
+    public async Task Tls12_ResumptionAllowed_BundleNoLongerTrustsThePeers_NextConnectionRefused()
+    {
+        var bundles = new MutableBundleSource(_owned.Add(_ca.CreateX509Bundle()));
+        var tls12 = new SpiffeTlsOptions { AllowTlsResume = true, EnabledSslProtocols = SslProtocols.Tls12 };
+        await using KestrelTestServer server = await KestrelTestServer.StartAsync(listen => listen.UseSpiffeMtls(
+            new MutableSvidSource(_owned.Add(_ca.CreateX509Svid(s_serverId))), bundles, SpiffeIdAuthorizer.Exact(s_clientId), tls12));
+        using var http = new HttpClient(new SpiffeHttpHandler(new MutableSvidSource(_owned.Add(_ca.CreateX509Svid(s_clientId))), bundles, SpiffeIdAuthorizer.Exact(s_serverId), new SpiffeHttpHandlerOptions { Tls = tls12 }));
+        await GetOnNewConnectionAsync(http, server);
+
+        // The trust domain's CA is replaced: a session resumed from the earlier handshake must not carry the old trust.
+        using TestCertificateAuthority other = TestCertificateAuthority.Create(TrustDomain.Parse("example.org"));
+        bundles.Bundles = new X509BundleSet([_owned.Add(other.CreateX509Bundle())]);
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => GetOnNewConnectionAsync(http, server));
+        Assert.Equal(1, server.Requests);
     }
 
     // HTTP/1.1 with "Connection: close": the next request has to open (and handshake) a new connection.

@@ -73,6 +73,7 @@ internal sealed class ObservedConnection(Stream inner) : Stream
     private const byte ServerHello = 2;
     private const ushort PreSharedKey = 41;
     private const ushort SupportedVersions = 43;
+    private const byte CertificateMessage = 11;
 
     private readonly Lock _lock = new();
     private readonly MemoryStream _written = new();
@@ -86,6 +87,13 @@ internal sealed class ObservedConnection(Stream inner) : Stream
 
     /// <summary>The server accepted the resumption: the handshake skipped certificates on both sides.</summary>
     public bool Resumed => Extensions(Snapshot(_read), ServerHello).ContainsKey(PreSharedKey);
+
+    /// <summary>
+    /// TLS 1.2 only: the server sent its Certificate message (a full handshake). In TLS 1.2 the
+    /// server's handshake messages before its ChangeCipherSpec are in clear, and an abbreviated
+    /// (resumed) handshake has none (RFC 5246 §7.3).
+    /// </summary>
+    public bool ServerSentCertificateInClear => HandshakeTypesBeforeChangeCipherSpec(Snapshot(_read)).Contains(CertificateMessage);
 
     /// <summary>The ServerHello selected TLS 1.3.</summary>
     public bool IsTls13 => Extensions(Snapshot(_read), ServerHello).TryGetValue(SupportedVersions, out byte[]? version) && version is [0x03, 0x04];
@@ -216,5 +224,30 @@ internal sealed class ObservedConnection(Stream inner) : Stream
         }
 
         return extensions;
+    }
+
+    // The handshake message types in the records before the first ChangeCipherSpec record.
+    private static List<byte> HandshakeTypesBeforeChangeCipherSpec(byte[] wire)
+    {
+        var types = new List<byte>();
+        var handshake = new List<byte>();
+        int at = 0;
+        while (at + 5 <= wire.Length && wire[at] != 20)
+        {
+            int length = BinaryPrimitives.ReadUInt16BigEndian(wire.AsSpan(at + 3));
+            if (wire[at] == 22)
+            {
+                handshake.AddRange(wire.AsSpan(at + 5, Math.Min(length, wire.Length - at - 5)));
+            }
+
+            at += 5 + length;
+        }
+
+        for (int m = 0; m + 4 <= handshake.Count; m += 4 + ((handshake[m + 1] << 16) | (handshake[m + 2] << 8) | handshake[m + 3]))
+        {
+            types.Add(handshake[m]);
+        }
+
+        return types;
     }
 }
