@@ -50,7 +50,6 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
     private readonly ILogger _logger;
     private readonly FileReloadLoop _loop;
     private volatile State? _current;
-    private State? _retired;
     private byte[]? _lastRejectedHash;
     private string? _lastRejection;
     private Dictionary<string, FederatedEntry> _federatedFiles = new(StringComparer.Ordinal);
@@ -128,16 +127,14 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
     /// <exception cref="ObjectDisposedException">The source is disposed.</exception>
     public Task WaitForUpdateAsync(CancellationToken cancellationToken = default) => _loop.WaitForUpdateAsync(cancellationToken);
 
-    /// <summary>Stops watching and releases the certificates and keys. Idempotent.</summary>
+    /// <summary>
+    /// Stops watching and lets go of the current set (objects already handed out stay readable; the
+    /// finalizers release them once nothing refers to them, as for <see cref="WorkloadApi.X509Source"/>). Idempotent.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await _loop.DisposeAsync().ConfigureAwait(false);
-        State? current = _current;
         _current = null;
-        State? retired = _retired;
-        _retired = null;
-        current?.ReleaseExcept(null);
-        retired?.ReleaseExcept(current);
     }
 
     internal static async Task WaitReadyAsync(Task ready, TimeSpan timeout, Func<string?> lastReason, CancellationToken cancellationToken)
@@ -194,14 +191,19 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
             }
         }
 
+        // Handed out from now on: the source's (ownership as in X509Source). Disposing them does
+        // nothing, and the source never disposes them either, so a caller holding one across a
+        // reload (or a handshake that read it just before the swap) keeps a readable object.
+        svid.MarkOwnedBySource();
+        foreach (X509Bundle handedOut in bundles)
+        {
+            handedOut.MarkOwnedBySource();
+        }
+
         var next = new State(svid, ownBundle, svidHash, federated, new X509BundleSet(bundles), jwtBundles);
         _federatedFiles = federated;
         _current = next;
 
-        // The state replaced now is released one change later: a handshake that read it just
-        // before the swap can still finish with it.
-        _retired?.ReleaseExcept(next, current);
-        _retired = current;
 
         if (svidPart is not null && _logger.IsEnabled(LogLevel.Information))
         {
@@ -502,7 +504,7 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
     /// <summary>The SVID directory and the current SPIFFE ID, if any.</summary>
     public override string ToString() => $"FileX509Source({Directory}, {(_current?.Svid.Id.ToString() ?? "no SVID")})";
 
-    private sealed class FederatedEntry(TrustDomain trustDomain, byte[] hash, X509Bundle x509, JwtBundle? jwt, IDisposable owner)
+    private sealed class FederatedEntry(TrustDomain trustDomain, byte[] hash, X509Bundle x509, JwtBundle? jwt)
     {
         public TrustDomain TrustDomain { get; } = trustDomain;
 
@@ -512,18 +514,16 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
 
         public JwtBundle? Jwt { get; } = jwt;
 
-        public void Release() => owner.Dispose();
-
         public static FederatedEntry FromPem(TrustDomain trustDomain, byte[] content, byte[] hash)
         {
             X509Bundle bundle = X509Bundle.FromPem(trustDomain, Encoding.UTF8.GetString(content));
-            return new FederatedEntry(trustDomain, hash, bundle, null, bundle);
+            return new FederatedEntry(trustDomain, hash, bundle, null);
         }
 
         public static FederatedEntry FromJson(TrustDomain trustDomain, byte[] content, byte[] hash)
         {
             SpiffeBundle bundle = SpiffeBundle.Parse(trustDomain, content);
-            return new FederatedEntry(trustDomain, hash, bundle.GetX509Bundle(trustDomain)!, bundle.GetJwtBundle(trustDomain), bundle);
+            return new FederatedEntry(trustDomain, hash, bundle.GetX509Bundle(trustDomain)!, bundle.GetJwtBundle(trustDomain));
         }
     }
 
@@ -540,36 +540,5 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
         public X509BundleSet Bundles { get; } = bundles;
 
         public Dictionary<TrustDomain, JwtBundle> JwtBundles { get; } = jwtBundles;
-
-        /// <summary>Disposes what this state holds and none of <paramref name="keep"/> still uses.</summary>
-        public void ReleaseExcept(params ReadOnlySpan<State?> keep)
-        {
-            bool svidKept = false;
-            var keptEntries = new HashSet<FederatedEntry>(ReferenceEqualityComparer.Instance);
-            foreach (State? other in keep)
-            {
-                if (other is null)
-                {
-                    continue;
-                }
-
-                svidKept |= ReferenceEquals(other.Svid, Svid);
-                keptEntries.UnionWith(other.FederatedFiles.Values);
-            }
-
-            if (!svidKept)
-            {
-                Svid.Dispose();
-                OwnBundle.Dispose();
-            }
-
-            foreach (FederatedEntry entry in FederatedFiles.Values)
-            {
-                if (!keptEntries.Contains(entry))
-                {
-                    entry.Release();
-                }
-            }
-        }
     }
 }

@@ -6,6 +6,7 @@ using Spiffe.Core.Tests.Tls;
 using Spiffe.Files;
 using Spiffe.Testing;
 using Spiffe.Tls;
+using Spiffe.X509;
 
 namespace Spiffe.WorkloadApi.Tests.Files;
 
@@ -379,6 +380,41 @@ public sealed class FileX509SourceTests : IDisposable
         Assert.Equal(firstSerial, first.Client.PeerSerial);
         Assert.True(second.Succeeded, second.ToString());
         Assert.Equal(secondSerial, second.Client.PeerSerial);
+    }
+
+    [Fact]
+    public async Task GetX509Svid_DisposedByCallerThenRotatedAndSourceDisposed_HandedOutObjectsStayUsable()
+    {
+        _files.WriteCsiSet();
+        FileX509Source source = await FileX509Source.CreateAsync(Options(watch: true));
+        X509Svid first = source.GetX509Svid();
+        X509Bundle firstBundle = source.GetX509BundleSet().GetX509Bundle(SvidFiles.TrustDomain)!;
+        Assert.True(first.IsOwnedBySource);
+        Assert.True(firstBundle.IsOwnedBySource);
+        using (source.GetX509Svid())
+        {
+            // A caller's `using` on a source-owned SVID: disposing it does nothing.
+        }
+
+        Task updated = source.WaitForUpdateAsync();
+        (string serial, string certificates, string key) = _files.NewSvid();
+        RenameInto("tls.key", key);
+        RenameInto("tls.crt", certificates);
+        await updated.WaitAsync(s_wait);
+        Assert.Equal(serial, source.GetX509Svid().Certificate.SerialNumber);
+        Task second = source.WaitForUpdateAsync();
+        (string laterSerial, string laterCertificates, string laterKey) = _files.NewSvid();
+        RenameInto("tls.key", laterKey);
+        RenameInto("tls.crt", laterCertificates);
+        await second.WaitAsync(s_wait);
+        Assert.Equal(laterSerial, source.GetX509Svid().Certificate.SerialNumber);
+        await source.DisposeAsync();
+
+        // Two reloads and the source's disposal later, what it handed out is still readable and usable.
+        Assert.NotEmpty(first.Certificate.SerialNumber);
+        Assert.NotNull(first.ExportPrivateKeyPem());
+        Assert.Equal(first.Certificate.Thumbprint, first.Copy().Certificate.Thumbprint);
+        Assert.NotEmpty(firstBundle.X509Authorities[0].Thumbprint);
     }
 
     [Fact]
