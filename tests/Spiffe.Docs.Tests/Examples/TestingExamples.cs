@@ -53,7 +53,7 @@ public sealed class TestingExamples
                 Retry = new WorkloadApiRetryOptions { InitialBackoff = TimeSpan.FromMilliseconds(10) },
             },
         });
-        RecordedCall third = await agent.WaitForCallAsync(WorkloadApiMethod.FetchX509Svid, 3);
+        RecordedCall third = await agent.WaitForCallAsync(WorkloadApiMethod.FetchX509Svid, 3).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(["true"], third.GetMetadataValues("workload.spiffe.io"));   // the security header
         // </snippet>
         Assert.Equal(id, source.GetX509Svid().Id);
