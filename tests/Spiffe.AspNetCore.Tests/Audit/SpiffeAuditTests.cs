@@ -182,6 +182,37 @@ public sealed class SpiffeAuditTests : IAsyncLifetime
         Assert.Single(Logs(app, 4102));
     }
 
+    [Fact]
+    public async Task GrpcCall_OneEventWithBodySizesCounted_CallStillWorks()
+    {
+        (WebApplication app, Uri address) = await _host.StartAsync(
+            builder =>
+            {
+                builder.Services.AddGrpc();
+                builder.Services.AddSingleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<SpiffeAuthorizationTests.GuardedService>, SpiffeAuthorizationTests.GuardedMethodProvider>();
+                builder.Services.AddAuthentication().AddSpiffeX509();
+                builder.Services.AddSpiffeAudit();
+                builder.Services.AddSingleton<ISpiffeAuditSink>(_sink);
+                builder.Services.AddAuthorization(o => o.AddPolicy(SpiffeAuthorizationTests.GuardedService.Policy, p => p.AddSpiffeAuthenticationSchemes().RequireSpiffeId(FrontendId)));
+            },
+            app => app.MapGrpcService<SpiffeAuthorizationTests.GuardedService>());
+        var svid = new MutableSvidSource(_host.Own(_host.Ca.CreateX509Svid(FrontendId)));
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(address, new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = new SpiffeHttpHandler(svid, _host.X509Bundles, SpiffeIdAuthorizer.Exact(ServerId)) });
+
+        string reply = await channel.CreateCallInvoker().AsyncUnaryCall(SpiffeAuthorizationTests.GuardedService.Hello, null, new Grpc.Core.CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)), "hi");
+        await app.StopAsync();
+
+        Assert.Equal($"hi {FrontendId}", reply);
+        SpiffeAuditEvent e = Assert.Single(_sink.Events);
+        Assert.Equal("/spiffe.test.Guarded/Hello", e.Path);
+        Assert.Equal(200, e.StatusCode);
+        Assert.Equal(SpiffeAuditDecision.Allowed, e.Decision);
+        Assert.Equal(SpiffeAuthorizationTests.GuardedService.Policy, e.PolicyName);
+        Assert.Equal(FrontendId, e.CallerId);
+        Assert.Equal(5 + 2, e.RequestBytes); // gRPC frame header + "hi"
+        Assert.Equal(5 + $"hi {FrontendId}".Length, e.ResponseBytes);
+    }
+
     private static HttpRequestMessage Post(Uri address, string path, string? bearer)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(address, path));
