@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Spiffe.AspNetCore.Audit;
 using Spiffe.Bundles;
 using Spiffe.Tls;
 using Spiffe.X509;
@@ -87,12 +88,13 @@ public static class SpiffeListenOptionsExtensions
         return Use(listenOptions, tls.HandshakeTimeout, _ => server.GetOptions());
     }
 
-    // The host's logger and meter factories, unless the caller chose its own.
+    // The host's logger and meter factories, unless the caller chose its own; and the audit trail.
     private static SpiffeTlsOptions WithHostTelemetry(ListenOptions listenOptions, SpiffeTlsOptions? options)
     {
         SpiffeTlsOptions configured = options ?? new SpiffeTlsOptions();
         IServiceProvider? services = listenOptions.ApplicationServices;
-        if (services is null || (configured.LoggerFactory is not null && configured.MeterFactory is not null))
+        SpiffeAuditTrail? audit = services?.GetService<SpiffeAuditTrail>();
+        if (services is null || (configured.LoggerFactory is not null && configured.MeterFactory is not null && audit is null))
         {
             return configured;
         }
@@ -105,6 +107,9 @@ public static class SpiffeListenOptionsExtensions
             HandshakeTimeout = configured.HandshakeTimeout,
             LoggerFactory = configured.LoggerFactory ?? services.GetService<ILoggerFactory>(),
             MeterFactory = configured.MeterFactory ?? services.GetService<IMeterFactory>(),
+
+            // AddSpiffeAudit(): refused clients also become audit events (the same refusal the log reports).
+            PeerRefused = audit is null ? configured.PeerRefused : configured.PeerRefused + audit.HandshakeRefused,
         };
     }
 

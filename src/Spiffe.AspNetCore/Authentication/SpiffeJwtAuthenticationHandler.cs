@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
+using Spiffe.AspNetCore.Audit;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -36,6 +37,7 @@ internal sealed class SpiffeJwtAuthenticationHandler(IOptionsMonitor<SpiffeJwtAu
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        Context.Features.Get<SpiffeAuditRecord>()?.SchemeReached = true;
         StringValues values = Request.Headers.Authorization;
         if (values.Count == 0)
         {

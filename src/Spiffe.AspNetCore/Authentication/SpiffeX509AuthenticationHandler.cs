@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
+using Spiffe.AspNetCore.Audit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -29,6 +30,7 @@ internal sealed class SpiffeX509AuthenticationHandler(IOptionsMonitor<SpiffeX509
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        Context.Features.Get<SpiffeAuditRecord>()?.SchemeReached = true;
         ISpiffePeerFeature? peer = Context.Features.Get<ISpiffePeerFeature>();
         if (peer is null)
         {

@@ -19,4 +19,10 @@ internal static partial class SpiffeAuthorizationLog
 
     [LoggerMessage(4014, LogLevel.Warning, "Policy {Policy} is no longer in the configuration; it denies every caller until it is restored")]
     public static partial void PolicyRemoved(ILogger logger, string policy);
+
+    [LoggerMessage(4015, LogLevel.Information, "SPIFFE authorization rule set loaded from configuration (Spiffe:Authorization:Rules): {Count} rules")]
+    public static partial void RuleSetLoaded(ILogger logger, int count);
+
+    [LoggerMessage(4016, LogLevel.Error, "SPIFFE authorization rule set from configuration rejected; the previous rule set stays in force: {Reason}")]
+    public static partial void RuleSetReloadRejected(ILogger logger, string reason);
 }

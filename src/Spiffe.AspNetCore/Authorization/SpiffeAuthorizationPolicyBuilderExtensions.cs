@@ -81,4 +81,25 @@ public static class SpiffeAuthorizationPolicyBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         return builder.AddSpiffeAuthenticationSchemes(includeJwt: true).AddRequirements(new SpiffeJwtPeerBindingRequirement(gateways));
     }
+
+    /// <summary>
+    /// Requires the SPIFFE rule set (<c>Spiffe:Authorization:Rules</c>, <see cref="SpiffeAuthorizationRuleOptions"/>)
+    /// to allow the caller's request: Istio AuthorizationPolicy semantics (a matching DENY rule denies,
+    /// then a matching ALLOW rule allows, else deny; an empty set denies everything), evaluated with the
+    /// rule set in force at each request (it reloads with the configuration). Needs
+    /// <c>AddSpiffeAuthorization()</c>, which also registers the same check as the policy named
+    /// <see cref="SpiffeAuthorizationServiceCollectionExtensions.RulesPolicyName"/>.
+    /// </summary>
+    /// <remarks>
+    /// <code>
+    /// o.AddPolicy("payments", p => p.AddSpiffeAuthenticationSchemes(includeJwt: true).RequireSpiffeRules());
+    /// </code>
+    /// Without <c>AddSpiffeAuthorization()</c> no handler decides the requirement, so it denies.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
+    public static AuthorizationPolicyBuilder RequireSpiffeRules(this AuthorizationPolicyBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddRequirements(SpiffeRulesRequirement.Instance);
+    }
 }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Spiffe.AspNetCore.Audit;
 using Spiffe.AspNetCore.Authentication;
 
 namespace Spiffe.AspNetCore.Authorization;
@@ -24,15 +25,24 @@ internal sealed class SpiffeAuthorizationResultHandler(IAuthorizationMiddlewareR
         string outcome = authorizeResult.Succeeded ? Allowed : authorizeResult.Forbidden ? Forbidden : Challenged;
         string policyName = PolicyName(context);
         metrics.Record(outcome, policyName);
+        SpiffeAuditRecord? audit = context.Features.Get<SpiffeAuditRecord>();
+        if (audit is not null)
+        {
+            audit.Decision = authorizeResult.Succeeded ? SpiffeAuditDecision.Allowed : authorizeResult.Forbidden ? SpiffeAuditDecision.Forbidden : SpiffeAuditDecision.Challenged;
+            audit.PolicyName = policyName;
+        }
+
         if (!authorizeResult.Succeeded)
         {
+            string reasons = Reasons(authorizeResult);
+            audit?.Reason = reasons;
             SpiffeAuthorizationLog.Denied(
                 _logger,
                 outcome,
                 policyName,
                 context.User.TryGetSpiffeId(out SpiffeId? caller) ? caller.ToString() : "an unauthenticated caller",
                 context.GetEndpoint()?.DisplayName ?? context.Request.Path.ToString(),
-                Reasons(authorizeResult));
+                reasons);
         }
 
         return inner.HandleAsync(next, context, policy, authorizeResult);

@@ -17,11 +17,21 @@ public static class SpiffeAuthorizationServiceCollectionExtensions
     public const string ConfigurationSection = "Spiffe:Authorization";
 
     /// <summary>
+    /// The name of the authorization policy that enforces the SPIFFE rule set
+    /// (<c>Spiffe:Authorization:Rules</c>, <see cref="SpiffeAuthorizationRuleOptions"/>) with the SPIFFE
+    /// schemes: <c>RequireAuthorization("SpiffeRules")</c> or <c>[Authorize(Policy = "SpiffeRules")]</c>.
+    /// </summary>
+    public const string RulesPolicyName = "SpiffeRules";
+
+    /// <summary>
     /// Adds ASP.NET Core authorization plus: one authorization policy per entry of
     /// <c>Spiffe:Authorization:Policies</c> (<see cref="SpiffeAuthorizationPolicyOptions"/>), whose rules
     /// reload with the configuration (a bad reload keeps the last good rules and logs why; bad rules at
     /// startup fail the startup); optionally a deny-by-default fallback policy; the
-    /// <c>spiffe.authorization.decisions</c> counter and a log event for each denial.
+    /// <c>spiffe.authorization.decisions</c> counter and a log event for each denial. Also the SPIFFE
+    /// rule set of <c>Spiffe:Authorization:Rules</c> (<see cref="SpiffeAuthorizationRuleOptions"/>),
+    /// enforced by the <see cref="RulesPolicyName"/> policy and by <c>RequireSpiffeRules()</c>, reloaded
+    /// the same way.
     /// </summary>
     /// <remarks>
     /// <code>
@@ -55,12 +65,22 @@ public static class SpiffeAuthorizationServiceCollectionExtensions
                 ReadPolicies(configuration.GetSection(ConfigurationSection).GetSection("Policies"), options);
             }
         });
-        services.AddSingleton<IOptionsChangeTokenSource<SpiffeAuthorizationPolicyOptions>, ConfigurationReloadTokenSource>();
+        services.AddSingleton<IOptionsChangeTokenSource<SpiffeAuthorizationPolicyOptions>, ConfigurationReloadTokenSource<SpiffeAuthorizationPolicyOptions>>();
         services.AddSingleton<SpiffeConfiguredPolicies>();
+        services.AddOptions<SpiffeAuthorizationRuleOptions>().Configure<IServiceProvider>(static (options, provider) =>
+        {
+            if (provider.GetService<IConfiguration>() is { } configuration)
+            {
+                ReadRules(configuration.GetSection(ConfigurationSection).GetSection("Rules"), options);
+            }
+        });
+        services.AddSingleton<IOptionsChangeTokenSource<SpiffeAuthorizationRuleOptions>, ConfigurationReloadTokenSource<SpiffeAuthorizationRuleOptions>>();
+        services.AddSingleton<SpiffeConfiguredRules>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, SpiffeRulesHandler>());
         services.TryAddSingleton<SpiffeAuthorizationMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, SpiffeConfiguredPolicyHandler>());
-        services.AddOptions<AuthorizationOptions>().Configure<SpiffeConfiguredPolicies, IOptions<SpiffeEndpointAuthorizationOptions>, IOptions<AuthenticationOptions>>(
-            static (authorization, policies, spiffe, authentication) =>
+        services.AddOptions<AuthorizationOptions>().Configure<SpiffeConfiguredPolicies, SpiffeConfiguredRules, IOptions<SpiffeEndpointAuthorizationOptions>, IOptions<AuthenticationOptions>>(
+            static (authorization, policies, _, spiffe, authentication) =>
             {
                 string[] schemes = spiffe.Value.AuthenticationSchemes.Count > 0
                     ? [.. spiffe.Value.AuthenticationSchemes]
@@ -71,6 +91,12 @@ public static class SpiffeAuthorizationServiceCollectionExtensions
                     {
                         authorization.AddPolicy(name, policy => policy.AddAuthenticationSchemes(schemes).AddRequirements(new SpiffeConfiguredPolicyRequirement(name)));
                     }
+                }
+
+                // Resolving SpiffeConfiguredRules above compiles the rule set: invalid rules fail the startup here.
+                if (authorization.GetPolicy(RulesPolicyName) is null)
+                {
+                    authorization.AddPolicy(RulesPolicyName, policy => policy.AddAuthenticationSchemes(schemes).AddRequirements(SpiffeRulesRequirement.Instance));
                 }
 
                 if (spiffe.Value.DenyByDefault)
@@ -96,6 +122,39 @@ public static class SpiffeAuthorizationServiceCollectionExtensions
             };
         }
     }
+
+    private static void ReadRules(IConfigurationSection rules, SpiffeAuthorizationRuleOptions options)
+    {
+        foreach (IConfigurationSection entry in rules.GetChildren())
+        {
+            var rule = new SpiffeAuthorizationRule
+            {
+                Action = entry[nameof(SpiffeAuthorizationRule.Action)],
+                Principals = ReadList(entry.GetSection(nameof(SpiffeAuthorizationRule.Principals))),
+                Methods = ReadList(entry.GetSection(nameof(SpiffeAuthorizationRule.Methods))),
+                Paths = ReadList(entry.GetSection(nameof(SpiffeAuthorizationRule.Paths))),
+            };
+            foreach (IConfigurationSection field in entry.GetChildren())
+            {
+                if (!s_ruleFields.Contains(field.Key))
+                {
+                    rule.UnknownKeys.Add(field.Key);
+                }
+            }
+
+            if (entry.Value is not null)
+            {
+                rule.UnknownKeys.Add("(a value where a rule object is expected)");
+            }
+
+            options.Rules.Add(rule);
+        }
+    }
+
+    private static readonly HashSet<string> s_ruleFields = new(StringComparer.OrdinalIgnoreCase)
+    {
+        nameof(SpiffeAuthorizationRule.Action), nameof(SpiffeAuthorizationRule.Principals), nameof(SpiffeAuthorizationRule.Methods), nameof(SpiffeAuthorizationRule.Paths),
+    };
 
     private static List<string> ReadList(IConfigurationSection section) =>
         section.Value is { } single ? [single] : [.. section.GetChildren().Select(static c => c.Value ?? string.Empty)];
@@ -124,8 +183,8 @@ public static class SpiffeAuthorizationServiceCollectionExtensions
             ?? descriptor.ImplementationFactory?.Invoke(provider)
             ?? ActivatorUtilities.CreateInstance(provider, descriptor.ImplementationType!));
 
-    /// <summary>Reloads the policies whenever the app's configuration reloads.</summary>
-    private sealed class ConfigurationReloadTokenSource(IServiceProvider provider) : IOptionsChangeTokenSource<SpiffeAuthorizationPolicyOptions>
+    /// <summary>Reloads the policies or rules whenever the app's configuration reloads.</summary>
+    private sealed class ConfigurationReloadTokenSource<TOptions>(IServiceProvider provider) : IOptionsChangeTokenSource<TOptions>
     {
         public string? Name => Options.DefaultName;
 

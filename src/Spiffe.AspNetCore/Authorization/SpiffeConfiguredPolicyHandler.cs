@@ -24,13 +24,20 @@ internal sealed class SpiffeConfiguredPolicyHandler(SpiffeConfiguredPolicies pol
                 (context.Resource as HttpContext)?.Features.Set<ISpiffeIdMatchFeature>(new SpiffeIdMatchFeature(template, values!));
             }
 
+            Record(context, requirement, allowed: true, reason: null);
             context.Succeed(requirement);
         }
         else
         {
-            context.Fail(new AuthorizationFailureReason(this, $"{id} is not allowed by {requirement}"));
+            string reason = $"{id} is not allowed by {requirement}";
+            Record(context, requirement, allowed: false, reason);
+            context.Fail(new AuthorizationFailureReason(this, reason));
         }
 
         return Task.CompletedTask;
     }
+
+    private static void Record(AuthorizationHandlerContext context, SpiffeConfiguredPolicyRequirement requirement, bool allowed, string? reason) =>
+        (context.Resource as HttpContext)?.Features.Get<ISpiffeAuthorizationDecisionFeature>()?.Add(
+            new SpiffeAuthorizationDecision(SpiffeAuthorizationDecision.PolicySource, allowed) { PolicyName = requirement.Name, Reason = reason });
 }

@@ -15,4 +15,7 @@ internal static partial class SpiffeTlsLog
 
     [LoggerMessage(301, LogLevel.Debug, "TLS {Role}: accepted {SpiffeId} from {Peer} on its leaf alone (a resumed session), validated in full earlier against the current bundles")]
     public static partial void AcceptedFromEarlierValidation(ILogger logger, string role, string spiffeId, string peer);
+
+    [LoggerMessage(302, LogLevel.Error, "TLS {Role}: the SpiffeTlsOptions.PeerRefused callback threw; the refusal stands")]
+    public static partial void PeerRefusedCallbackFailed(ILogger logger, string role, Exception exception);
 }

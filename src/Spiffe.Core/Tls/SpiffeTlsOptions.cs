@@ -46,6 +46,14 @@ public sealed class SpiffeTlsOptions
     public IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>
+    /// Called once for each refused peer, after the refusal is counted and logged, on the handshake's
+    /// thread (inside the certificate validation callback): keep it short and non-blocking. An
+    /// exception it throws is logged and ignored. Kestrel's <c>UseSpiffeMtls</c> adds the audit trail
+    /// here when <c>AddSpiffeAudit()</c> is registered. Null: nobody is called.
+    /// </summary>
+    public Action<TlsPeerRefusal>? PeerRefused { get; set; }
+
+    /// <summary>
     /// How long a Kestrel endpoint (<c>UseSpiffeMtls</c>, <c>UseSpiffeTls</c>) waits for a TLS
     /// handshake; null keeps Kestrel's default (10 s). <c>SslStream</c> callers bound the handshake
     /// with their cancellation token instead.
@@ -78,6 +86,7 @@ public sealed class SpiffeTlsOptions
         LoggerFactory = LoggerFactory,
         MeterFactory = MeterFactory,
         HandshakeTimeout = HandshakeTimeout,
+        PeerRefused = PeerRefused,
     };
 
     internal List<SslApplicationProtocol>? CopyApplicationProtocols() =>

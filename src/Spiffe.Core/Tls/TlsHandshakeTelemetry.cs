@@ -23,6 +23,7 @@ internal sealed class TlsHandshakeTelemetry
     private readonly Counter<long> _handshakes;
     private readonly KeyValuePair<string, object?> _role;
     private readonly string _roleName;
+    private readonly Action<TlsPeerRefusal>? _peerRefused;
 
     internal TlsHandshakeTelemetry(string role, SpiffeTlsOptions options)
     {
@@ -30,6 +31,7 @@ internal sealed class TlsHandshakeTelemetry
         _role = new KeyValuePair<string, object?>("role", role);
         _handshakes = options.MeterFactory is { } factory ? CreateCounter(factory.Create(MeterName)) : s_staticHandshakes;
         Logger = options.LoggerFactory?.CreateLogger("Spiffe.Tls") ?? NullLogger.Instance;
+        _peerRefused = options.PeerRefused;
     }
 
     internal ILogger Logger { get; }
@@ -47,6 +49,19 @@ internal sealed class TlsHandshakeTelemetry
     {
         _handshakes.Add(1, _role, new KeyValuePair<string, object?>("result", "refused"), new KeyValuePair<string, object?>("reason", refusal.Reason.ToTagValue()));
         SpiffeTlsLog.HandshakeRefused(Logger, _roleName, peer ?? "(unknown)", refusal.Reason.ToTagValue(), refusal.PresentedId?.ToString() ?? "(none)", refusal.Detail);
+        if (_peerRefused is { } callback)
+        {
+            try
+            {
+                callback(new TlsPeerRefusal(_roleName, refusal.Reason.ToTagValue(), refusal.PresentedId, peer, refusal.Detail));
+            }
+#pragma warning disable CA1031 // a failing observer must not change the handshake's outcome or hide the refusal
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                SpiffeTlsLog.PeerRefusedCallbackFailed(Logger, _roleName, e);
+            }
+        }
     }
 
     private static Counter<long> CreateCounter(Meter meter) =>

@@ -98,6 +98,46 @@ public sealed class SpiffeTlsAcceptanceTests : IDisposable
     }
 
     [Fact]
+    public async Task PeerRefused_CalledOncePerRefusalWithItsFacts_NotForAcceptedPeers()
+    {
+        var refusals = new System.Collections.Concurrent.ConcurrentQueue<TlsPeerRefusal>();
+        var options = new SpiffeTlsOptions { PeerRefused = refusals.Enqueue, AllowTlsResume = false };
+        MutableBundleSource bundles = new(Own(_ca.CreateX509Bundle()));
+        var server = SpiffeTlsServer.MutualTls(new MutableSvidSource(Own(_ca.CreateX509Svid(s_serverId))), bundles, SpiffeIdAuthorizer.Exact(s_otherClientId), options);
+        var refused = SpiffeTlsClient.MutualTls(new MutableSvidSource(Own(_ca.CreateX509Svid(s_clientId))), bundles, SpiffeIdAuthorizer.Any());
+        var accepted = SpiffeTlsClient.MutualTls(new MutableSvidSource(Own(_ca.CreateX509Svid(s_otherClientId))), bundles, SpiffeIdAuthorizer.Any());
+
+        TlsOutcome refusedOutcome = await TlsLoopback.ConnectAsync(server, refused);
+        TlsOutcome acceptedOutcome = await TlsLoopback.ConnectAsync(server, accepted);
+
+        Assert.NotNull(refusedOutcome.Server.Error);
+        Assert.True(acceptedOutcome.Succeeded);
+        TlsPeerRefusal refusal = Assert.Single(refusals);
+        Assert.Equal("server", refusal.Role);
+        Assert.Equal("not_authorized", refusal.Reason);
+        Assert.Equal(s_clientId, refusal.PresentedId);
+        Assert.DoesNotContain("BEGIN", refusal.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PeerRefused_CallbackThrows_LoggedAndRefusalStands()
+    {
+        var logs = new FakeLogCollector();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new FakeLoggerProvider(logs)));
+        var options = new SpiffeTlsOptions { LoggerFactory = loggerFactory, PeerRefused = _ => throw new InvalidOperationException("observer down"), AllowTlsResume = false };
+        MutableBundleSource bundles = new(Own(_ca.CreateX509Bundle()));
+        var server = SpiffeTlsServer.MutualTls(new MutableSvidSource(Own(_ca.CreateX509Svid(s_serverId))), bundles, SpiffeIdAuthorizer.Exact(s_otherClientId), options);
+        var client = SpiffeTlsClient.MutualTls(new MutableSvidSource(Own(_ca.CreateX509Svid(s_clientId))), bundles, SpiffeIdAuthorizer.Any());
+
+        TlsOutcome outcome = await TlsLoopback.ConnectAsync(server, client);
+
+        Assert.IsType<AuthenticationException>(outcome.Server.Error);
+        Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 300);
+        FakeLogRecord failed = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 302);
+        Assert.IsType<InvalidOperationException>(failed.Exception);
+    }
+
+    [Fact]
     public async Task ServerRefusesClient_ClientGetsNoApplicationData()
     {
         // What a refused client observes on this platform (docs/telemetry.md "What a refused peer
