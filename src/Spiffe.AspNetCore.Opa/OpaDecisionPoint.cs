@@ -77,6 +77,9 @@ internal sealed class OpaDecisionPoint
 
     public Uri DecisionUri() => _decisionUri;
 
+    /// <summary>Test hook: called each time a request starts or joins a query in flight (never on a cache hit).</summary>
+    internal Action<OpaDecisionKey>? JoinedInFlight { get; set; }
+
     /// <summary>The decision for <paramref name="key"/>: cached, shared with an identical query in flight, or asked now.</summary>
     public async ValueTask<(OpaDecision Decision, bool CacheHit)> DecideAsync(OpaDecisionKey key, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
@@ -87,6 +90,7 @@ internal sealed class OpaDecisionPoint
 
         var mine = new Lazy<Task<OpaDecision>>(() => QueryAndRememberAsync(key, body), LazyThreadSafetyMode.ExecutionAndPublication);
         Lazy<Task<OpaDecision>> shared = _inFlight.GetOrAdd(key, mine);
+        JoinedInFlight?.Invoke(key);
 
         // The shared query runs on its own timeout, not on this request's token: one caller going away
         // must not fail the others waiting for the same answer.
