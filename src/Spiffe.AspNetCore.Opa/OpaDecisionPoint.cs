@@ -258,8 +258,8 @@ internal sealed class OpaDecisionPoint
 
     private static Uri DecisionUri(Uri endpoint, string decisionPath)
     {
-        string basePath = endpoint.AbsoluteUri.EndsWith('/') ? endpoint.AbsoluteUri : endpoint.AbsoluteUri + "/";
-        return new Uri(basePath + "v1/data/" + decisionPath.Trim('/'));
+        // http://opa:8181, http://opa:8181/ and http://gateway/opa/ all work: one '/' before v1.
+        return new Uri(endpoint.AbsoluteUri.TrimEnd('/') + "/v1/data/" + decisionPath.Trim('/'));
     }
 
     private static string[] NormalizeHeaders(IEnumerable<string> names) =>
