@@ -256,7 +256,7 @@ internal sealed class OpaDecisionPoint
         }
     }
 
-    private static Uri DecisionUri(Uri endpoint, string decisionPath)
+    internal static Uri DecisionUri(Uri endpoint, string decisionPath)
     {
         // http://opa:8181, http://opa:8181/ and http://gateway/opa/ all work: one '/' before v1.
         return new Uri(endpoint.AbsoluteUri.TrimEnd('/') + "/v1/data/" + decisionPath.Trim('/'));

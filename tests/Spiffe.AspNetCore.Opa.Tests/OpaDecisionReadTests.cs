@@ -83,5 +83,14 @@ public sealed class OpaDecisionReadTests
         Assert.False(cache.TryGet(Key(1), out _));
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1:8181", "http/authz/allow", "http://127.0.0.1:8181/v1/data/http/authz/allow")]
+    [InlineData("http://127.0.0.1:8181/", "/http/authz/allow/", "http://127.0.0.1:8181/v1/data/http/authz/allow")]
+    [InlineData("https://gateway.example.org/opa/", "payments/allow", "https://gateway.example.org/opa/v1/data/payments/allow")]
+    public void DecisionUri_EndpointAndPath_DataApiAddress(string endpoint, string path, string expected)
+    {
+        Assert.Equal(new Uri(expected), OpaDecisionPoint.DecisionUri(new Uri(endpoint), path));
+    }
+
     private static OpaDecisionKey Key(int i) => new("spiffe://example.org/w", "GET", "/r", (UInt128)i);
 }
