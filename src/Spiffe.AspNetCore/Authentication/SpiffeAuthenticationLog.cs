@@ -13,4 +13,13 @@ internal static partial class SpiffeAuthenticationLog
 
     [LoggerMessage(4003, LogLevel.Debug, "Scheme {Scheme} authenticated JWT-SVID of {SpiffeId}")]
     public static partial void JwtSvidAccepted(ILogger logger, string scheme, SpiffeId spiffeId);
+
+    [LoggerMessage(4004, LogLevel.Warning, "Scheme {Scheme} ignored an x-forwarded-client-cert header from {Peer} at {RemoteAddress}: that peer is not a trusted proxy")]
+    public static partial void ForwardedCertificateFromUntrustedPeer(ILogger logger, string scheme, SpiffeId peer, string remoteAddress);
+
+    [LoggerMessage(4005, LogLevel.Warning, "Scheme {Scheme} rejected the x-forwarded-client-cert header from trusted proxy {Proxy}: {Reason}")]
+    public static partial void ForwardedCertificateRejected(ILogger logger, string scheme, SpiffeId proxy, string reason);
+
+    [LoggerMessage(4006, LogLevel.Debug, "Scheme {Scheme} authenticated {Caller} forwarded by trusted proxy {Proxy}")]
+    public static partial void ForwardedCallerAccepted(ILogger logger, string scheme, SpiffeId caller, SpiffeId proxy);
 }

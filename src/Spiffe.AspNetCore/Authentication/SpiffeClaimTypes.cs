@@ -22,4 +22,10 @@ public static class SpiffeClaimTypes
 
     /// <summary>The X509-SVID leaf's expiry, ISO 8601 UTC (mTLS identities only).</summary>
     public const string X509NotAfter = "spiffe_x509_not_after";
+
+    /// <summary>
+    /// The SPIFFE ID of the trusted proxy that forwarded the caller's identity in
+    /// <c>x-forwarded-client-cert</c> (mTLS identities behind a proxy only; see <c>SpiffeX509AuthenticationOptions.TrustedProxies</c>).
+    /// </summary>
+    public const string ProxySpiffeId = "spiffe_proxy_id";
 }
