@@ -44,6 +44,12 @@ public sealed class SpiffeOptions
     /// <summary>JWT-SVID settings (<c>Spiffe:Jwt</c>).</summary>
     public SpiffeJwtOptions Jwt { get; set; } = new();
 
+    /// <summary>
+    /// The X509-SVID from files instead of the Workload API (<c>Spiffe:Files</c>): set <see cref="SpiffeFilesOptions.Directory"/>
+    /// to run a <c>FileX509Source</c> in place of the <c>X509Source</c>. Not set by default.
+    /// </summary>
+    public SpiffeFilesOptions Files { get; set; } = new();
+
     /// <summary>Which peers the configured mutual-TLS endpoints admit (<c>Spiffe:Authorization</c>); nobody by default.</summary>
     public SpiffeAuthorizationOptions Authorization { get; set; } = new();
 }
