@@ -41,6 +41,9 @@ public sealed class SpiffeOptions
     /// <summary>Which sources the host runs and waits for (<c>Spiffe:Sources</c>).</summary>
     public SpiffeSourcesOptions Sources { get; set; } = new();
 
+    /// <summary>Which X509-SVID to present when the agent issues several (<c>Spiffe:X509</c>).</summary>
+    public SpiffeX509Options X509 { get; set; } = new();
+
     /// <summary>JWT-SVID settings (<c>Spiffe:Jwt</c>).</summary>
     public SpiffeJwtOptions Jwt { get; set; } = new();
 

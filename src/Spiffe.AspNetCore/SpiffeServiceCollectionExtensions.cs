@@ -74,7 +74,11 @@ public static class SpiffeServiceCollectionExtensions
             }
 
             Require(sp, static s => s.X509, "X509Source", "X509");
-            return X509Source.Create(new X509SourceOptions { Client = sp.GetRequiredService<WorkloadApiClient>() });
+            return X509Source.Create(new X509SourceOptions
+            {
+                Client = sp.GetRequiredService<WorkloadApiClient>(),
+                Picker = Options(sp).X509?.Id is { Length: > 0 } id ? PickById(SpiffeId.Parse(id)) : null,
+            });
         });
         services.TryAddSingleton(static sp =>
         {
@@ -135,6 +139,11 @@ public static class SpiffeServiceCollectionExtensions
         services.AddHostedService(static sp => sp.GetRequiredService<SpiffeSourceStarter>());
         return services;
     }
+
+    // Throwing makes the source refuse the update with this message as its last error (X509Source.Accept).
+    private static Func<IReadOnlyList<X509Svid>, X509Svid> PickById(SpiffeId id) => svids =>
+        svids.FirstOrDefault(s => s.Id == id) ?? throw new InvalidOperationException(
+            $"the Workload API issues this workload {string.Join(", ", svids.Select(static s => s.Id.ToString()))} but not {id} ({SpiffeOptions.SectionName}:X509:Id). Register an entry for it, or set {SpiffeOptions.SectionName}:X509:Id to one of those");
 
     internal static TimeProvider TimeOf(IServiceProvider services) => services.GetService<TimeProvider>() ?? TimeProvider.System;
 

@@ -35,6 +35,15 @@ internal sealed class SpiffeOptionsValidator : IValidateOptions<SpiffeOptions>
         }
 
         ValidateSources(options, errors);
+        if (options.X509 is null)
+        {
+            errors.Add($"{Section}:X509 is null: leave it out to present the agent's default SVID.");
+        }
+        else if (!string.IsNullOrEmpty(options.X509.Id) && !SpiffeId.TryParse(options.X509.Id, out _))
+        {
+            errors.Add($"{Section}:X509:Id: '{options.X509.Id}' is not a SPIFFE ID: {Reason(() => SpiffeId.Parse(options.X509.Id))} Use spiffe://<trust-domain>/<path>, e.g. spiffe://example.org/backend.");
+        }
+
         ValidateAuthorization(options.Authorization, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
