@@ -4,13 +4,17 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Spiffe.AspNetCore.Hosting;
 using Spiffe.Tls;
+using Spiffe.Bundles;
 using Spiffe.WorkloadApi;
+using Spiffe.X509;
 
 namespace Spiffe.AspNetCore;
 
 /// <summary>
-/// Kestrel endpoints that take the <see cref="X509Source"/> and the peer authorizer from <c>AddSpiffe()</c>:
-/// <c>listen.UseSpiffeMtls()</c> admits the peers of <c>Spiffe:Authorization</c>.
+/// Kestrel endpoints that take the X.509 source and the peer authorizer from <c>AddSpiffe()</c>:
+/// <c>listen.UseSpiffeMtls()</c> admits the peers of <c>Spiffe:Authorization</c>. The source is the
+/// registered <see cref="IX509SvidSource"/> and <see cref="IX509BundleSetSource"/>: the <see cref="X509Source"/>,
+/// or the <c>FileX509Source</c> when <c>Spiffe:Files:Directory</c> is set.
 /// </summary>
 /// <remarks>
 /// <code>
@@ -48,9 +52,10 @@ public static class SpiffeConfiguredListenOptionsExtensions
                 $"listen.UseSpiffeMtls() on {listenOptions} admits nobody: {SpiffeOptions.SectionName}:Authorization has no AllowedIds and no AllowedTrustDomains. " +
                 $"Configure who may connect, e.g. \"{SpiffeOptions.SectionName}\": {{ \"Authorization\": {{ \"AllowedIds\": [ \"spiffe://example.org/frontend\" ] }} }} " +
                 "or \"AllowedTrustDomains\": [ \"example.org\" ], or pass an authorizer: listen.UseSpiffeMtls(SpiffeIdAuthorizer.MemberOf(trustDomain)).");
-        X509Source source = services.GetRequiredService<X509Source>();
+        IX509SvidSource svids = services.GetRequiredService<IX509SvidSource>();
+        IX509BundleSetSource bundles = services.GetRequiredService<IX509BundleSetSource>();
         Log(services, listenOptions, "mutual TLS", authorizer.ToString());
-        return listenOptions.UseSpiffeMtls(source, source, authorizer, options);
+        return listenOptions.UseSpiffeMtls(svids, bundles, authorizer, options);
     }
 
     /// <summary>
@@ -64,7 +69,7 @@ public static class SpiffeConfiguredListenOptionsExtensions
         ArgumentNullException.ThrowIfNull(listenOptions);
         IServiceProvider services = listenOptions.ApplicationServices;
         _ = Options(services);
-        X509Source source = services.GetRequiredService<X509Source>();
+        IX509SvidSource source = services.GetRequiredService<IX509SvidSource>();
         Log(services, listenOptions, "TLS", "any client (no client certificate)");
         return listenOptions.UseSpiffeTls(source, options);
     }

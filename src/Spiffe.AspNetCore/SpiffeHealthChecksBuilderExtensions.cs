@@ -1,11 +1,17 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Spiffe.AspNetCore.Hosting;
+using Microsoft.Extensions.Options;
+using Spiffe.Files;
 using Spiffe.WorkloadApi;
 
 namespace Spiffe.AspNetCore;
 
-/// <summary>A health check of the workload's SPIFFE identity (the <c>AddSpiffe()</c> <see cref="X509Source"/>).</summary>
+/// <summary>
+/// A health check of the workload's SPIFFE identity: the <c>AddSpiffe()</c> <see cref="X509Source"/>, or its
+/// <see cref="FileX509Source"/> when <c>Spiffe:Files:Directory</c> is set (Degraded then means the files are rejected;
+/// <c>address</c> is the directory).
+/// </summary>
 /// <remarks>
 /// <code>
 /// builder.Services.AddSpiffe();
@@ -40,7 +46,9 @@ public static class SpiffeHealthChecksBuilderExtensions
         ArgumentOutOfRangeException.ThrowIfLessThan(margin, TimeSpan.Zero, nameof(expiryMargin));
         return builder.Add(new HealthCheckRegistration(
             name,
-            sp => new SpiffeHealthCheck(sp.GetRequiredService<X509Source>(), SpiffeServiceCollectionExtensions.TimeOf(sp), margin),
+            sp => sp.GetRequiredService<IOptions<SpiffeOptions>>().Value.Files.Enabled
+                ? new SpiffeHealthCheck(sp.GetRequiredService<FileX509Source>(), SpiffeServiceCollectionExtensions.TimeOf(sp), margin)
+                : new SpiffeHealthCheck(sp.GetRequiredService<X509Source>(), SpiffeServiceCollectionExtensions.TimeOf(sp), margin),
             failureStatus,
             tags));
     }

@@ -41,8 +41,17 @@ public sealed class SpiffeOptions
     /// <summary>Which sources the host runs and waits for (<c>Spiffe:Sources</c>).</summary>
     public SpiffeSourcesOptions Sources { get; set; } = new();
 
+    /// <summary>Which X509-SVID to present when the agent issues several (<c>Spiffe:X509</c>).</summary>
+    public SpiffeX509Options X509 { get; set; } = new();
+
     /// <summary>JWT-SVID settings (<c>Spiffe:Jwt</c>).</summary>
     public SpiffeJwtOptions Jwt { get; set; } = new();
+
+    /// <summary>
+    /// The X509-SVID from files instead of the Workload API (<c>Spiffe:Files</c>): set <see cref="SpiffeFilesOptions.Directory"/>
+    /// to run a <c>FileX509Source</c> in place of the <c>X509Source</c>. Not set by default.
+    /// </summary>
+    public SpiffeFilesOptions Files { get; set; } = new();
 
     /// <summary>Which peers the configured mutual-TLS endpoints admit (<c>Spiffe:Authorization</c>); nobody by default.</summary>
     public SpiffeAuthorizationOptions Authorization { get; set; } = new();

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Spiffe.AspNetCore.Hosting;
 using Spiffe.Bundles;
+using Spiffe.Files;
 using Spiffe.WorkloadApi;
 using Spiffe.X509;
 
@@ -19,7 +20,8 @@ namespace Spiffe.AspNetCore;
 /// builder.Services.AddHealthChecks().AddSpiffe();
 /// </code>
 /// Registered: <see cref="WorkloadApiClient"/> (one channel shared by the sources), <see cref="X509Source"/>
-/// (also as <see cref="IX509SvidSource"/>, <see cref="IX509BundleSetSource"/> and <see cref="IX509BundleSource"/>),
+/// (also as <see cref="IX509SvidSource"/>, <see cref="IX509BundleSetSource"/> and <see cref="IX509BundleSource"/>;
+/// with <c>Spiffe:Files:Directory</c> set, a <see cref="FileX509Source"/> takes its place under those interfaces),
 /// <see cref="JwtSource"/>, <see cref="BundleSource"/> and <see cref="IJwtBundleSource"/> (the <see cref="JwtSource"/>
 /// when <c>Spiffe:Sources:Jwt</c>, else the <see cref="BundleSource"/>). They log through the app's
 /// <see cref="ILoggerFactory"/>, measure through its <see cref="IMeterFactory"/> and use its
@@ -65,8 +67,40 @@ public static class SpiffeServiceCollectionExtensions
         });
         services.TryAddSingleton(static sp =>
         {
+            if (Options(sp).Files.Enabled)
+            {
+                throw new InvalidOperationException(
+                    $"The X509Source (Workload API) is not run: {SpiffeOptions.SectionName}:Files:Directory is set, so the X509-SVID comes from files. Resolve IX509SvidSource, IX509BundleSetSource or FileX509Source instead, or remove {SpiffeOptions.SectionName}:Files.");
+            }
+
             Require(sp, static s => s.X509, "X509Source", "X509");
-            return X509Source.Create(new X509SourceOptions { Client = sp.GetRequiredService<WorkloadApiClient>() });
+            return X509Source.Create(new X509SourceOptions
+            {
+                Client = sp.GetRequiredService<WorkloadApiClient>(),
+                Picker = Options(sp).X509?.Id is { Length: > 0 } id ? PickById(SpiffeId.Parse(id)) : null,
+            });
+        });
+        services.TryAddSingleton(static sp =>
+        {
+            SpiffeFilesOptions files = Options(sp).Files;
+            if (!files.Enabled)
+            {
+                throw new InvalidOperationException(
+                    $"No FileX509Source: {SpiffeOptions.SectionName}:Files:Directory is not set. Set it to the directory holding the SVID, key and bundle files (configuration) or options.Files.Directory (AddSpiffe(options => ...)).");
+            }
+
+            return FileX509Source.Create(new FileX509SourceOptions
+            {
+                Directory = files.Directory,
+                Layout = files.Layout,
+                CertificateFileName = files.CertificateFileName,
+                PrivateKeyFileName = files.PrivateKeyFileName,
+                BundleFileName = files.BundleFileName,
+                FederatedBundlesDirectory = files.FederatedBundlesDirectory,
+                PollInterval = files.PollInterval,
+                TimeProvider = TimeOf(sp),
+                LoggerFactory = sp.GetService<ILoggerFactory>(),
+            });
         });
         services.TryAddSingleton(static sp =>
         {
@@ -78,10 +112,17 @@ public static class SpiffeServiceCollectionExtensions
             Require(sp, static s => s.Bundles, "BundleSource", "Bundles");
             return BundleSource.Create(new BundleSourceOptions { Client = sp.GetRequiredService<WorkloadApiClient>() });
         });
-        services.TryAddSingleton<IX509SvidSource>(static sp => sp.GetRequiredService<X509Source>());
-        services.TryAddSingleton<IX509BundleSetSource>(static sp => sp.GetRequiredService<X509Source>());
+        services.TryAddSingleton<IX509SvidSource>(static sp =>
+            Options(sp).Files.Enabled ? sp.GetRequiredService<FileX509Source>() : sp.GetRequiredService<X509Source>());
+        services.TryAddSingleton<IX509BundleSetSource>(static sp =>
+            Options(sp).Files.Enabled ? sp.GetRequiredService<FileX509Source>() : sp.GetRequiredService<X509Source>());
         services.TryAddSingleton<IX509BundleSource>(static sp =>
-            Sources(sp).X509 || !Sources(sp).Bundles ? sp.GetRequiredService<X509Source>() : sp.GetRequiredService<BundleSource>());
+            Options(sp) switch
+            {
+                { Files.Enabled: true } => sp.GetRequiredService<FileX509Source>(),
+                { Sources.X509: false, Sources.Bundles: true } => sp.GetRequiredService<BundleSource>(),
+                _ => sp.GetRequiredService<X509Source>(),
+            });
         services.TryAddSingleton<IJwtBundleSource>(static sp =>
             Sources(sp) switch
             {
@@ -99,9 +140,16 @@ public static class SpiffeServiceCollectionExtensions
         return services;
     }
 
+    // Throwing makes the source refuse the update with this message as its last error (X509Source.Accept).
+    private static Func<IReadOnlyList<X509Svid>, X509Svid> PickById(SpiffeId id) => svids =>
+        svids.FirstOrDefault(s => s.Id == id) ?? throw new InvalidOperationException(
+            $"the Workload API issues this workload {string.Join(", ", svids.Select(static s => s.Id.ToString()))} but not {id} ({SpiffeOptions.SectionName}:X509:Id). Register an entry for it, or set {SpiffeOptions.SectionName}:X509:Id to one of those");
+
     internal static TimeProvider TimeOf(IServiceProvider services) => services.GetService<TimeProvider>() ?? TimeProvider.System;
 
-    private static SpiffeSourcesOptions Sources(IServiceProvider services) => services.GetRequiredService<IOptions<SpiffeOptions>>().Value.Sources;
+    private static SpiffeOptions Options(IServiceProvider services) => services.GetRequiredService<IOptions<SpiffeOptions>>().Value;
+
+    private static SpiffeSourcesOptions Sources(IServiceProvider services) => Options(services).Sources;
 
     private static void Require(IServiceProvider services, Func<SpiffeSourcesOptions, bool> enabled, string type, string key)
     {

@@ -15,6 +15,8 @@ public sealed class BundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDi
     private readonly bool _ownsClient;
     private readonly SourceCore<X509BundleSet> _x509;
     private readonly SourceCore<JwtBundleSet> _jwt;
+    private readonly SourceStatus _x509Status = new();
+    private readonly SourceStatus _jwtStatus = new();
 
     private BundleSource(WorkloadApiClient client, bool ownsClient)
     {
@@ -24,7 +26,7 @@ public sealed class BundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDi
         string address = client.Address.ToString();
         _x509 = new SourceCore<X509BundleSet>(
             "X.509 bundles",
-            (watcher, onRestart, ct) => client.WatchX509BundlesAsync(watcher, onRestart, ct),
+            (watcher, onRestart, ct) => client.WatchX509BundlesAsync(_x509Status.Wrap(watcher), onRestart, ct),
             static set =>
             {
                 // Handed out from now on: the source's (ownership as in X509Source), so Dispose does
@@ -37,15 +39,23 @@ public sealed class BundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDi
                 return null;
             },
             static _ => { },
-            set => WorkloadApiLog.BundlesUpdated(logger, "X.509", address, string.Join(", ", set.Select(static b => b.TrustDomain.Name))),
+            set =>
+            {
+                _x509Status.RecordUpdate(client.TimeProvider.GetUtcNow());
+                WorkloadApiLog.BundlesUpdated(logger, "X.509", address, string.Join(", ", set.Select(static b => b.TrustDomain.Name)));
+            },
             logger,
             client.Metrics);
         _jwt = new SourceCore<JwtBundleSet>(
             "JWT bundles",
-            (watcher, onRestart, ct) => client.WatchJwtBundlesAsync(watcher, onRestart, ct),
+            (watcher, onRestart, ct) => client.WatchJwtBundlesAsync(_jwtStatus.Wrap(watcher), onRestart, ct),
             static _ => null,
             static _ => { },
-            set => WorkloadApiLog.BundlesUpdated(logger, "JWT", address, string.Join(", ", set.Bundles.Select(static b => b.TrustDomain.Name))),
+            set =>
+            {
+                _jwtStatus.RecordUpdate(client.TimeProvider.GetUtcNow());
+                WorkloadApiLog.BundlesUpdated(logger, "JWT", address, string.Join(", ", set.Bundles.Select(static b => b.TrustDomain.Name)));
+            },
             logger,
             client.Metrics);
     }
@@ -97,6 +107,23 @@ public sealed class BundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDi
             _x509.WaitUntilReadyAsync(timeout, address, cancellationToken),
             _jwt.WaitUntilReadyAsync(timeout, address, cancellationToken));
     }
+
+    /// <summary>
+    /// When the last valid update of either stream (X.509 or JWT bundles) was applied (by the client's
+    /// clock); null before the first.
+    /// </summary>
+    public DateTimeOffset? LastUpdatedAt => (_x509Status.UpdatedAt, _jwtStatus.UpdatedAt) switch
+    {
+        ({ } x, { } j) => x > j ? x : j,
+        (var x, var j) => x ?? j,
+    };
+
+    /// <summary>
+    /// The newest error of the X.509 bundles watch since its last valid update, else that of the JWT
+    /// bundles watch (the agent unreachable, a stream that ended, a discarded malformed message, a
+    /// denial); null when each stream's last event was a valid update.
+    /// </summary>
+    public WorkloadApiException? LastError => _x509Status.Error ?? _jwtStatus.Error;
 
     /// <summary>The current X.509 bundle of <paramref name="trustDomain"/>, or null when none is trusted. Owned by the source: disposing it does nothing, and it stays readable after updates (<see cref="X509Bundle.Copy"/> gives one you own).</summary>
     public X509Bundle? GetX509Bundle(TrustDomain trustDomain)

@@ -29,6 +29,7 @@ public sealed class JwtSource : IJwtSvidSource, IJwtBundleSetSource, IAsyncDispo
     private readonly ConcurrentDictionary<JwtSvidRequest, JwtSvid> _cache = new();
     private readonly ConcurrentDictionary<JwtSvidRequest, Lazy<Task<JwtSvid>>> _inFlight = new();
     private readonly CancellationTokenSource _disposed = new();
+    private readonly SourceStatus _status = new();
     private int _denials;
 
     private JwtSource(WorkloadApiClient client, bool ownsClient)
@@ -38,10 +39,14 @@ public sealed class JwtSource : IJwtSvidSource, IJwtBundleSetSource, IAsyncDispo
         _logger = client.LoggerFactory.CreateLogger<JwtSource>();
         _core = new SourceCore<JwtBundleSet>(
             "JWT bundles",
-            (watcher, onRestart, ct) => client.WatchJwtBundlesAsync(new DenialWatcher(this, watcher), onRestart, ct),
+            (watcher, onRestart, ct) => client.WatchJwtBundlesAsync(_status.Wrap(new DenialWatcher(this, watcher)), onRestart, ct),
             static _ => null,
             static _ => { },
-            bundles => WorkloadApiLog.BundlesUpdated(_logger, "JWT", Address.ToString(), string.Join(", ", bundles.Bundles.Select(static b => b.TrustDomain.Name))),
+            bundles =>
+            {
+                _status.RecordUpdate(client.TimeProvider.GetUtcNow());
+                WorkloadApiLog.BundlesUpdated(_logger, "JWT", Address.ToString(), string.Join(", ", bundles.Bundles.Select(static b => b.TrustDomain.Name)));
+            },
             _logger,
             client.Metrics);
     }
@@ -87,6 +92,16 @@ public sealed class JwtSource : IJwtSvidSource, IJwtBundleSetSource, IAsyncDispo
     /// <exception cref="WorkloadApiException">None within <paramref name="timeout"/> or before cancellation (the message names the last error), or a non-retryable error.</exception>
     public Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
         _core.WaitUntilReadyAsync(timeout, Address.ToString(), cancellationToken);
+
+    /// <summary>When the last valid JWT bundles update was applied (by the client's clock); null before the first.</summary>
+    public DateTimeOffset? LastUpdatedAt => _status.UpdatedAt;
+
+    /// <summary>
+    /// The newest error of the JWT bundles watch since its last valid update (the agent unreachable, a
+    /// stream that ended, a discarded malformed message, a denial), or null when the last event was a valid
+    /// update. The current bundles, if any, stay in force meanwhile unless the agent denied the workload.
+    /// </summary>
+    public WorkloadApiException? LastError => _status.Error;
 
     /// <summary>The current JWT bundle of <paramref name="trustDomain"/>, or null when none is trusted.</summary>
     public JwtBundle? GetJwtBundle(TrustDomain trustDomain)

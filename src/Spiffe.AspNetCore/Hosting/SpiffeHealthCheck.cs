@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Spiffe.Files;
 using Spiffe.WorkloadApi;
 using Spiffe.X509;
 
@@ -11,35 +12,64 @@ namespace Spiffe.AspNetCore.Hosting;
 /// SVID expires within the margin; the registration's failure status (Unhealthy by default) with no SVID
 /// or an expired one. The data holds the SPIFFE ID, expiry, last update and last error, never key material.
 /// </summary>
-internal sealed class SpiffeHealthCheck(X509Source source, TimeProvider timeProvider, TimeSpan expiryMargin) : IHealthCheck
+internal sealed class SpiffeHealthCheck : IHealthCheck
 {
+    private readonly IX509SvidSource _source;
+    private readonly Func<DateTimeOffset?> _lastUpdatedAt;
+    private readonly Func<string?> _lastError;
+    private readonly string _address;
+    private readonly string _failingWhat;
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _expiryMargin;
+
+    public SpiffeHealthCheck(X509Source source, TimeProvider timeProvider, TimeSpan expiryMargin)
+        : this(source, () => source.LastUpdatedAt, () => source.LastError?.Message, source.Address.ToString(), "the Workload API is failing", timeProvider, expiryMargin)
+    {
+    }
+
+    public SpiffeHealthCheck(FileX509Source source, TimeProvider timeProvider, TimeSpan expiryMargin)
+        : this(source, () => source.LastUpdatedAt, () => source.LastError, source.Directory, "the SVID files are rejected", timeProvider, expiryMargin)
+    {
+    }
+
+    private SpiffeHealthCheck(IX509SvidSource source, Func<DateTimeOffset?> lastUpdatedAt, Func<string?> lastError, string address, string failingWhat, TimeProvider timeProvider, TimeSpan expiryMargin)
+    {
+        _source = source;
+        _lastUpdatedAt = lastUpdatedAt;
+        _lastError = lastError;
+        _address = address;
+        _failingWhat = failingWhat;
+        _timeProvider = timeProvider;
+        _expiryMargin = expiryMargin;
+    }
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
         HealthStatus failure = context.Registration.FailureStatus;
-        WorkloadApiException? lastError = source.LastError;
-        Dictionary<string, object> data = new(StringComparer.Ordinal) { ["address"] = source.Address.ToString() };
-        if (source.LastUpdatedAt is { } updated)
+        string? lastError = _lastError();
+        Dictionary<string, object> data = new(StringComparer.Ordinal) { ["address"] = _address };
+        if (_lastUpdatedAt() is { } updated)
         {
             data["last_update"] = updated.ToString("o", CultureInfo.InvariantCulture);
         }
 
         if (lastError is not null)
         {
-            data["last_error"] = lastError.Message;
+            data["last_error"] = lastError;
         }
 
         X509Svid svid;
         try
         {
-            svid = source.GetX509Svid();
+            svid = _source.GetX509Svid();
         }
-        catch (WorkloadApiException e)
+        catch (SpiffeException e)
         {
             return Task.FromResult(new HealthCheckResult(failure, e.Message, data: data));
         }
 
-        DateTimeOffset now = timeProvider.GetUtcNow();
+        DateTimeOffset now = _timeProvider.GetUtcNow();
         data["spiffe_id"] = svid.Id.ToString();
         data["expires_at"] = svid.ExpiresAt.ToString("o", CultureInfo.InvariantCulture);
         TimeSpan left = svid.ExpiresAt - now;
@@ -48,13 +78,13 @@ internal sealed class SpiffeHealthCheck(X509Source source, TimeProvider timeProv
         {
             result = new HealthCheckResult(failure, $"The X509-SVID {svid.Id} expired at {svid.ExpiresAt:o} and no newer one arrived.", data: data);
         }
-        else if (left <= expiryMargin)
+        else if (left <= _expiryMargin)
         {
             result = HealthCheckResult.Degraded(Invariant($"The X509-SVID {svid.Id} expires in {left.TotalSeconds:0} s ({svid.ExpiresAt:o}) and no newer one has arrived."), data: data);
         }
         else if (lastError is not null)
         {
-            result = HealthCheckResult.Degraded($"The X509-SVID {svid.Id} is valid until {svid.ExpiresAt:o}, but the Workload API is failing: {lastError.Message}", data: data);
+            result = HealthCheckResult.Degraded($"The X509-SVID {svid.Id} is valid until {svid.ExpiresAt:o}, but {_failingWhat}: {lastError}", data: data);
         }
         else
         {

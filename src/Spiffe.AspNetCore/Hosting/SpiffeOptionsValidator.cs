@@ -27,8 +27,23 @@ internal sealed class SpiffeOptionsValidator : IValidateOptions<SpiffeOptions>
             errors.Add(Invariant($"{Section}:StartTimeout is {options.StartTimeout}: it must be more than 0 and at most 1.00:00:00 (a TimeSpan such as \"00:00:30\")."));
         }
 
-        ValidateWorkloadApi(options.WorkloadApi, errors);
+        ValidateFiles(options.Files, errors);
+        bool filesEnabled = options.Files?.Enabled == true;
+        if (options.Sources is null || (!filesEnabled && options.Sources.X509) || options.Sources.Jwt || options.Sources.Bundles)
+        {
+            ValidateWorkloadApi(options.WorkloadApi, errors); // not needed when every enabled source reads files
+        }
+
         ValidateSources(options, errors);
+        if (options.X509 is null)
+        {
+            errors.Add($"{Section}:X509 is null: leave it out to present the agent's default SVID.");
+        }
+        else if (!string.IsNullOrEmpty(options.X509.Id) && !SpiffeId.TryParse(options.X509.Id, out _))
+        {
+            errors.Add($"{Section}:X509:Id: '{options.X509.Id}' is not a SPIFFE ID: {Reason(() => SpiffeId.Parse(options.X509.Id))} Use spiffe://<trust-domain>/<path>, e.g. spiffe://example.org/backend.");
+        }
+
         ValidateAuthorization(options.Authorization, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
@@ -107,9 +122,9 @@ internal sealed class SpiffeOptionsValidator : IValidateOptions<SpiffeOptions>
             return;
         }
 
-        if (!options.Sources.X509 && !options.Sources.Jwt && !options.Sources.Bundles)
+        if (!options.Sources.X509 && !options.Sources.Jwt && !options.Sources.Bundles && options.Files?.Enabled != true)
         {
-            errors.Add($"{Section}:Sources: X509, Jwt and Bundles are all false: enable at least one (X509 is the default).");
+            errors.Add($"{Section}:Sources: X509, Jwt and Bundles are all false: enable at least one (X509 is the default), or set {Section}:Files:Directory.");
         }
 
         for (int i = 0; i < options.Jwt.PrefetchAudiences.Count; i++)
@@ -123,6 +138,51 @@ internal sealed class SpiffeOptionsValidator : IValidateOptions<SpiffeOptions>
         if (options.Jwt.PrefetchAudiences.Count > 0 && !options.Sources.Jwt)
         {
             errors.Add($"{Section}:Jwt:PrefetchAudiences is set but {Section}:Sources:Jwt is false: set {Section}:Sources:Jwt to true to fetch JWT-SVIDs.");
+        }
+    }
+
+    private static void ValidateFiles(SpiffeFilesOptions? options, List<string> errors)
+    {
+        string key = $"{Section}:Files";
+        if (options is null)
+        {
+            errors.Add($"{key} is null: leave it out to use the Workload API.");
+            return;
+        }
+
+        if (!options.Enabled)
+        {
+            string[] set = [.. new (string Name, string? Value)[]
+            {
+                ("CertificateFileName", options.CertificateFileName),
+                ("PrivateKeyFileName", options.PrivateKeyFileName),
+                ("BundleFileName", options.BundleFileName),
+                ("FederatedBundlesDirectory", options.FederatedBundlesDirectory),
+            }.Where(static p => !string.IsNullOrWhiteSpace(p.Value)).Select(static p => p.Name)];
+            if (set.Length > 0)
+            {
+                errors.Add($"{key}:{set[0]} is set but {key}:Directory is not: set {key}:Directory to the directory holding the SVID, key and bundle files (e.g. \"/var/run/secrets/spiffe.io\").");
+            }
+
+            return;
+        }
+
+        if (!Enum.IsDefined(options.Layout))
+        {
+            errors.Add(Invariant($"{key}:Layout is {(int)options.Layout}: allowed are CsiDriverSpiffe (tls.crt, tls.key, ca.crt; the default) and SpiffeHelper (svid.pem, svid_key.pem, svid_bundle.pem)."));
+        }
+
+        if (options.PollInterval <= TimeSpan.Zero && options.PollInterval != Timeout.InfiniteTimeSpan)
+        {
+            errors.Add(Invariant($"{key}:PollInterval is {options.PollInterval}: it must be more than 0 (a TimeSpan such as \"00:00:10\"), or -00:00:00.001 to turn polling off."));
+        }
+
+        foreach ((string name, string? value) in new (string, string?)[] { ("CertificateFileName", options.CertificateFileName), ("PrivateKeyFileName", options.PrivateKeyFileName), ("BundleFileName", options.BundleFileName) })
+        {
+            if (value is not null && (value.Length == 0 || value.IndexOfAny(['/', '\\']) >= 0 || value is "." or ".."))
+            {
+                errors.Add($"{key}:{name}: '{value}' is not a file name: give a name inside {key}:Directory, without '/' (e.g. \"svid.pem\"), or leave it out to use the {key}:Layout's name.");
+            }
         }
     }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Spiffe.Files;
 using Spiffe.Jwt;
 using Spiffe.WorkloadApi;
 using Spiffe.X509;
@@ -27,11 +28,19 @@ internal sealed class SpiffeSourceStarter(IServiceProvider services, IOptions<Sp
         long started = timeProvider.GetTimestamp();
         List<Task> waits = [];
         List<string> names = [];
-        X509Source? x509 = null;
-        if (o.Sources.X509)
+        IX509SvidSource? x509 = null;
+        if (o.Files.Enabled)
         {
-            x509 = services.GetRequiredService<X509Source>();
-            waits.Add(x509.WaitUntilReadyAsync(o.StartTimeout, cancellationToken));
+            FileX509Source files = services.GetRequiredService<FileX509Source>();
+            x509 = files;
+            waits.Add(files.WaitUntilReadyAsync(o.StartTimeout, cancellationToken));
+            names.Add($"X.509 from files in {files.Directory}");
+        }
+        else if (o.Sources.X509)
+        {
+            X509Source source = services.GetRequiredService<X509Source>();
+            x509 = source;
+            waits.Add(source.WaitUntilReadyAsync(o.StartTimeout, cancellationToken));
             names.Add("X.509");
         }
 
@@ -51,7 +60,7 @@ internal sealed class SpiffeSourceStarter(IServiceProvider services, IOptions<Sp
         {
             await Task.WhenAll(waits).ConfigureAwait(false);
         }
-        catch (WorkloadApiException e)
+        catch (SpiffeException e) // WorkloadApiException, or the file source's "no valid files"
         {
             if (o.AllowDegradedStart && !cancellationToken.IsCancellationRequested)
             {

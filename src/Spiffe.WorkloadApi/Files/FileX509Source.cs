@@ -52,6 +52,8 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
     private volatile State? _current;
     private byte[]? _lastRejectedHash;
     private string? _lastRejection;
+    private long _updatedAtUtcTicks; // 0 before the first set
+    private volatile bool _disposed;
     private Dictionary<string, FederatedEntry> _federatedFiles = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _rejectedFederatedFiles = new(StringComparer.Ordinal);
 
@@ -94,9 +96,46 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
         }
     }
 
+    /// <summary>
+    /// Creates a source and starts reading and watching the files without waiting: <see cref="GetX509Svid"/>
+    /// throws until a valid set has been read (a TLS handshake then fails rather than waits). For hosts
+    /// that must hand out the source before it is ready, e.g. a DI singleton that a hosted service awaits
+    /// with <see cref="WaitUntilReadyAsync"/>.
+    /// </summary>
+    /// <remarks><see cref="FileX509SourceOptions.StartTimeout"/> is not used: the caller decides how long to wait.</remarks>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public static FileX509Source Create(FileX509SourceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var source = new FileX509Source(options.Validate());
+        _ = Task.Run(source.FirstReloadAsync);
+        return source;
+    }
+
+    /// <summary>Completes once the files have held a valid set (at once if they already have).</summary>
+    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits until cancelled.</param>
+    /// <param name="cancellationToken">Stops waiting (the source keeps watching).</param>
+    /// <exception cref="SpiffeException">No valid set within <paramref name="timeout"/>; the message gives the last reason. The source keeps watching.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        WaitReadyAsync(_loop.Ready, timeout, () => LastError, cancellationToken);
+
+    /// <summary>When the source last switched to a new set of files (by the options' clock); null before the first.</summary>
+    public DateTimeOffset? LastUpdatedAt => Volatile.Read(ref _updatedAtUtcTicks) is var ticks and not 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
+    /// <summary>
+    /// Why the SVID files were last rejected (missing, unreadable, half-written, a key of another
+    /// certificate, an expired leaf), or null when the last read found a valid set (new or unchanged).
+    /// The current set, if any, stays in force meanwhile.
+    /// </summary>
+    public string? LastError => Volatile.Read(ref _lastRejection);
+
     /// <summary>The current X509-SVID, read from the files and validated.</summary>
-    /// <exception cref="SpiffeException">The source is disposed.</exception>
-    public X509Svid GetX509Svid() => _current?.Svid ?? throw new SpiffeException($"No X509-SVID: the file source for {Directory} is disposed.");
+    /// <exception cref="SpiffeException">No valid set has been read yet (the message gives the last reason), or the source is disposed.</exception>
+    public X509Svid GetX509Svid() => _current?.Svid ?? throw new SpiffeException(
+        _disposed
+            ? $"No X509-SVID: the file source for {Directory} is disposed."
+            : $"No X509-SVID yet: the files in {Directory} have not held a valid set; last reason: {LastError ?? "the files were not read yet"}");
 
     /// <summary>The X.509 bundle of <paramref name="trustDomain"/>: the bundle file for the SVID's own trust domain, a federated bundle file for others; null when none.</summary>
     public X509Bundle? GetX509Bundle(TrustDomain trustDomain)
@@ -133,8 +172,21 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         await _loop.DisposeAsync().ConfigureAwait(false);
         _current = null;
+    }
+
+    private async Task FirstReloadAsync()
+    {
+        try
+        {
+            await _loop.ReloadAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed before the first read: nothing to do.
+        }
     }
 
     internal static async Task WaitReadyAsync(Task ready, TimeSpan timeout, Func<string?> lastReason, CancellationToken cancellationToken)
@@ -202,6 +254,8 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
 
         var next = new State(svid, ownBundle, svidHash, federated, new X509BundleSet(bundles), jwtBundles);
         _federatedFiles = federated;
+        Volatile.Write(ref _updatedAtUtcTicks, _options.TimeProvider!.GetUtcNow().UtcTicks);
+
         _current = next;
 
 
@@ -239,6 +293,7 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
             if (current is not null && hash.AsSpan().SequenceEqual(current.SvidHash))
             {
                 _lastRejectedHash = null;
+                Volatile.Write(ref _lastRejection, null); // back to the set in force: nothing is wrong any more
                 return null;
             }
 
@@ -249,7 +304,7 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
             }
 
             _lastRejectedHash = null;
-            _lastRejection = null;
+            Volatile.Write(ref _lastRejection, null);
             return (svid, ownBundle, hash);
         }
         finally
@@ -318,7 +373,7 @@ public sealed class FileX509Source : IX509SvidSource, IX509BundleSetSource, IJwt
     {
         bool repeated = _lastRejection == reason && (hash is null || (_lastRejectedHash is not null && hash.AsSpan().SequenceEqual(_lastRejectedHash)));
         _lastRejectedHash = hash;
-        _lastRejection = reason;
+        Volatile.Write(ref _lastRejection, reason);
         if (repeated)
         {
             FilesLog.StillRejected(_logger, reason);
