@@ -39,6 +39,7 @@ internal static class SpiffeCli
             JwtCommands.Create(context),
             BundleCommands.Create(context),
             DevAgentCommand.Create(context),
+            Helper.HelperCommand.Create(context),
         };
 
         ParseResult parsed = root.Parse(args);
@@ -73,6 +74,9 @@ internal sealed class CliContext(TextWriter output, TextWriter error, Option<str
 
     public Option<bool> Json { get; } = json;
 
+    /// <summary>Reads an environment variable (tests pass their own).</summary>
+    public Func<string, string?> Environment { get; } = environment;
+
     /// <summary>The Workload API address from <c>--socket</c>, else from <c>SPIFFE_ENDPOINT_SOCKET</c>.</summary>
     public WorkloadApiAddress ResolveAddress(ParseResult parse)
     {
@@ -80,7 +84,7 @@ internal sealed class CliContext(TextWriter output, TextWriter error, Option<str
         string source = "--socket";
         if (text is null)
         {
-            text = environment(WorkloadApiAddress.EnvironmentVariable);
+            text = Environment(WorkloadApiAddress.EnvironmentVariable);
             source = WorkloadApiAddress.EnvironmentVariable;
             if (string.IsNullOrWhiteSpace(text))
             {

@@ -313,6 +313,27 @@ internal sealed class LineWriter : TextWriter
         }
     }
 
+    /// <summary>Completes once <paramref name="count"/> lines starting with <paramref name="prefix"/> were written.</summary>
+    public async Task WaitForLineCountAsync(string prefix, int count, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            TaskCompletionSource signal;
+            lock (_gate)
+            {
+                if (_lines.Count(l => l.StartsWith(prefix, StringComparison.Ordinal)) >= count)
+                {
+                    return;
+                }
+
+                signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiters.Add((prefix, signal));
+            }
+
+            await signal.Task.WaitAsync(cancellationToken);
+        }
+    }
+
     public Task WaitForLineAsync(string prefix, CancellationToken cancellationToken)
     {
         lock (_gate)

@@ -26,15 +26,30 @@ if (!SampleArguments.TryParse(() => SampleServiceSettings.Parse(args, "Spiffe.Sa
 try
 {
     // SPIFFE_ENDPOINT_SOCKET says where the agent is, e.g. unix:///run/spire/agent-sockets/spire-agent.sock.
-    await using X509Source source = await SampleIdentity.OpenAsync(ownId, CancellationToken.None);
-    source.Updated += (_, _) => Console.WriteLine($"SVID update: presenting {source.GetX509Svid().Id} serial {source.GetX509Svid().Certificate.SerialNumber}");
+    // SAMPLE_SVID_DIRECTORY instead reads tls.crt, tls.key and ca.crt from a directory (cert-manager's
+    // csi-driver-spiffe volume, samples/kubernetes/variants) and follows their rotation.
+    string? svidDirectory = Environment.GetEnvironmentVariable("SAMPLE_SVID_DIRECTORY");
+    await using IAsyncDisposable owner = svidDirectory is null
+        ? await SampleIdentity.OpenAsync(ownId, CancellationToken.None)
+        : await Spiffe.Files.FileX509Source.CreateAsync(new Spiffe.Files.FileX509SourceOptions { Directory = svidDirectory });
+    var source = (Spiffe.X509.IX509SvidSource)owner;
+    var bundles = (Spiffe.Bundles.IX509BundleSetSource)owner;
+    void PrintUpdate() => Console.WriteLine($"SVID update: presenting {source.GetX509Svid().Id} serial {source.GetX509Svid().Certificate.SerialNumber}");
+    if (owner is X509Source workloadApi)
+    {
+        workloadApi.Updated += (_, _) => PrintUpdate();
+    }
+    else if (owner is Spiffe.Files.FileX509Source files)
+    {
+        files.Updated += (_, _) => PrintUpdate();
+    }
 
     WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
     builder.Services.AddAuthentication().AddSpiffeX509(); // the caller = the peer this connection's handshake verified
     builder.Services.AddAuthorization();
     builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(host, port, listen =>
-        listen.UseSpiffeMtls(source, SpiffeIdAuthorizer.Exact(clientId)))); // anyone else fails the handshake
+        listen.UseSpiffeMtls(source, bundles, SpiffeIdAuthorizer.Exact(clientId)))); // anyone else fails the handshake
 
     await using WebApplication app = builder.Build();
     app.MapGet("/hello", (HttpContext http) =>
