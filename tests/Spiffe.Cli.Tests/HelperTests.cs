@@ -134,7 +134,7 @@ public sealed class HelperTests : IAsyncLifetime
         await using WorkloadApiClient client = WorkloadApiClient.Create(new WorkloadApiClientOptions { Address = _server.Address });
         var output = new LineWriter();
         var error = new LineWriter();
-        var runner = new HelperRunner(config, CertDirectory, client, output, error, pkcs12: null) { HealthPortOverride = 0 };
+        var runner = new HelperRunner(config, CertDirectory, client, output, error, pkcs12: null) { HealthPortOverride = 0, HealthAddress = IPAddress.Loopback };
         using var stop = new CancellationTokenSource();
         Task run = runner.RunDaemonAsync(stop.Token);
         try

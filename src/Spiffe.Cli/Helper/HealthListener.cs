@@ -25,11 +25,11 @@ internal sealed class HealthListener : IAsyncDisposable
 
     public int Port { get; }
 
-    public static async Task<HealthListener> StartAsync(HelperRunner runner, HelperHealthChecks settings, int port, CancellationToken cancellationToken)
+    public static async Task<HealthListener> StartAsync(HelperRunner runner, HelperHealthChecks settings, IPAddress bindAddress, int port, CancellationToken cancellationToken)
     {
         WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(o => o.Listen(IPAddress.Any, port));
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(o => o.Listen(bindAddress, port));
         WebApplication app = builder.Build();
         app.Run(context =>
         {

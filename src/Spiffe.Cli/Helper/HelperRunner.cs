@@ -41,6 +41,9 @@ internal sealed class HelperRunner(HelperConfig config, string certDirectory, Wo
     /// <summary>Overrides health_checks.bind_port (tests listen on port 0 and read <see cref="HealthPort"/>).</summary>
     public int? HealthPortOverride { get; init; }
 
+    /// <summary>The address the health listener binds (all interfaces, as spiffe-helper does; tests use loopback).</summary>
+    public System.Net.IPAddress HealthAddress { get; init; } = System.Net.IPAddress.Any;
+
     /// <summary>Every output has been written at least once.</summary>
     public bool IsReady => _ready;
 
@@ -96,7 +99,7 @@ internal sealed class HelperRunner(HelperConfig config, string certDirectory, Wo
         HealthListener? health = null;
         if (config.HealthChecks.ListenerEnabled)
         {
-            health = await HealthListener.StartAsync(this, config.HealthChecks, HealthPortOverride ?? config.HealthChecks.BindPort, cancellationToken).ConfigureAwait(false);
+            health = await HealthListener.StartAsync(this, config.HealthChecks, HealthAddress, HealthPortOverride ?? config.HealthChecks.BindPort, cancellationToken).ConfigureAwait(false);
             HealthPort = health.Port;
             await SayAsync($"health checks on port {health.Port}: liveness {config.HealthChecks.LivenessPath}, readiness {config.HealthChecks.ReadinessPath}").ConfigureAwait(false);
         }
