@@ -314,12 +314,17 @@ internal sealed class LoadRun(LoadSettings settings)
                 AllowTlsResume = resume,
             },
         };
-        return new HttpClient(handler)
+        var client = new HttpClient(handler)
         {
             Timeout = TimeSpan.FromSeconds(30),
             DefaultRequestVersion = version,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
+
+        // SocketsHttpHandler takes the TLS host name from the Host header. The client keeps TLS sessions
+        // for resumption only under a host name, not an IP address (which is never sent as SNI either).
+        client.DefaultRequestHeaders.Host = "localhost";
+        return client;
     }
 
     private static async Task<X509Source> CreateSourceAsync(string address, SpiffeId id) =>
