@@ -84,7 +84,7 @@ internal sealed class LoadRun(LoadSettings settings)
                     new("UseSpiffeMtls + AddSpiffeX509 + RequireSpiffeId policy", policyServer, NewConnections: false, Resume: true),
                     new("raw Kestrel mTLS, static certificates (reference)", rawServer, NewConnections: false, Resume: true),
                 ];
-                scenarios.Add(await RunScenarioAsync($"requests: kept-alive HTTP/{s.Http}, {s.Concurrency} callers", rows));
+                scenarios.Add(await RunScenarioAsync($"requests: kept-alive HTTP/{s.Http}, concurrency {s.Concurrency}", rows));
             }
 
             if (s.RunsConnections)
@@ -96,7 +96,7 @@ internal sealed class LoadRun(LoadSettings settings)
                     new("raw Kestrel, resumed", rawServer, NewConnections: true, Resume: true),
                     new("SDK, resumed (AllowTlsResume, on by default on Linux)", policyServer, NewConnections: true, Resume: true),
                 ];
-                scenarios.Add(await RunScenarioAsync($"connections: a new mTLS connection per request (HTTP/1.1, Connection: close), {s.Concurrency} callers", rows));
+                scenarios.Add(await RunScenarioAsync($"connections: a new mTLS connection per request (HTTP/1.1, Connection: close), concurrency {s.Concurrency}", rows));
             }
 
             long failed = scenarios.Sum(sc => sc.Rows.Sum(r => r.Failed));
