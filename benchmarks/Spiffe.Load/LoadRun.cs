@@ -47,7 +47,7 @@ internal sealed class LoadRun(LoadSettings settings)
         string loadStart = LoadAverage();
         Console.WriteLine($"load: scenario {s.Scenario}, {s.Rounds} rounds × {s.Duration.TotalSeconds:0.###} s per row (warm-up {s.Warmup.TotalSeconds:0.###} s), " +
             $"{s.Concurrency} concurrent callers, HTTP/{s.Http} for kept-alive requests");
-        Console.WriteLine($"runtime {Environment.Version}, {Environment.ProcessorCount} cores, load average {loadStart}");
+        Console.WriteLine($"runtime {Environment.Version}, {Environment.ProcessorCount} cores, server GC {System.Runtime.GCSettings.IsServerGC} (servers alike), load average {loadStart}");
 
         var agentOptions = new DevelopmentAgentOptions { TrustDomain = s_serverId.TrustDomain };
         agentOptions.Ids.Add(s_serverId);
