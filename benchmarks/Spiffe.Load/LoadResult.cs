@@ -1,10 +1,10 @@
 namespace Spiffe.Load;
 
 /// <summary>The machine-readable outcome of a run, printed as one <c>RESULT {json}</c> line.</summary>
-internal sealed record LoadResult(IReadOnlyList<ScenarioResult> Scenarios, long Failed, string LoadAverageStart, string LoadAverageEnd)
+internal sealed record LoadResult(IReadOnlyList<ScenarioResult> Scenarios, long Failed, IReadOnlyList<string> CheckFailures, string LoadAverageStart, string LoadAverageEnd)
 {
-    /// <summary>Every row served requests and no request failed.</summary>
-    public bool Passed => Failed == 0 && Scenarios.All(s => s.Rows.All(r => r.Requests > 0));
+    /// <summary>The servers passed the checks before the load, every row served requests, and no request failed.</summary>
+    public bool Passed => Failed == 0 && CheckFailures.Count == 0 && Scenarios.All(s => s.Rows.All(r => r.Requests > 0));
 }
 
 /// <summary>One scenario: its rows, each compared with the baseline row measured in the same run.</summary>

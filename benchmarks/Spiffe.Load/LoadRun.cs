@@ -23,6 +23,7 @@ internal sealed class LoadRun(LoadSettings settings)
 {
     private static readonly SpiffeId s_serverId = SpiffeId.Parse("spiffe://load.test/server");
     private static readonly SpiffeId s_clientId = SpiffeId.Parse("spiffe://load.test/client");
+    private static readonly SpiffeId s_otherId = SpiffeId.Parse("spiffe://load.test/other");
     private const int MaxFailureMessages = 10;
 
     private readonly object _failuresGate = new();
@@ -52,6 +53,7 @@ internal sealed class LoadRun(LoadSettings settings)
         var agentOptions = new DevelopmentAgentOptions { TrustDomain = s_serverId.TrustDomain };
         agentOptions.Ids.Add(s_serverId);
         agentOptions.Ids.Add(s_clientId);
+        agentOptions.Ids.Add(s_otherId);
         await using DevelopmentAgent agent = await DevelopmentAgent.StartAsync(agentOptions);
         await using X509Source clientSource = await CreateSourceAsync(agent.Address, s_clientId);
         _clientSvid = clientSource.GetX509Svid();
@@ -74,6 +76,8 @@ internal sealed class LoadRun(LoadSettings settings)
             await using LoadServerProcess rawServer = await raw;
             Console.WriteLine(string.Join(", ", new[] { noAuthServer, policyServer, rawServer }.OfType<LoadServerProcess>()
                 .Select(p => $"{ServerModes.Name(p.Mode)}: pid {p.ProcessId} on 127.0.0.1:{p.Port}")));
+
+            List<string> checkFailures = await CheckServersAsync(agent.Address, [.. new[] { noAuthServer, policyServer, rawServer }.OfType<LoadServerProcess>()]);
 
             var scenarios = new List<ScenarioResult>();
             if (noAuthServer is not null)
@@ -100,9 +104,9 @@ internal sealed class LoadRun(LoadSettings settings)
             }
 
             long failed = scenarios.Sum(sc => sc.Rows.Sum(r => r.Failed));
-            var result = new LoadResult(scenarios, failed, loadStart, LoadAverage());
+            var result = new LoadResult(scenarios, failed, checkFailures, loadStart, LoadAverage());
             Console.WriteLine();
-            Console.WriteLine($"load average at the end {result.LoadAverageEnd}; {failed} failed requests");
+            Console.WriteLine($"load average at the end {result.LoadAverageEnd}; {failed} failed requests; {checkFailures.Count} failed checks");
             lock (_failuresGate)
             {
                 foreach (string message in _failureMessages)
@@ -126,7 +130,7 @@ internal sealed class LoadRun(LoadSettings settings)
         Console.WriteLine($"## {name}");
         foreach (Row row in rows)
         {
-            row.Client = CreateClient(row.Resume, row.NewConnections ? HttpVersion.Version11 : settings.Http);
+            row.Client = CreateClient(_clientSvid, row.Resume, row.NewConnections ? HttpVersion.Version11 : settings.Http);
         }
 
         try
@@ -288,7 +292,7 @@ internal sealed class LoadRun(LoadSettings settings)
     /// The same client for every row, so rows differ only by the server: a static client certificate
     /// with its intermediate and a CustomRootTrust policy, nothing per request.
     /// </summary>
-    private HttpClient CreateClient(bool resume, Version version)
+    private HttpClient CreateClient(X509Svid svid, bool resume, Version version)
     {
         var policy = new X509ChainPolicy
         {
@@ -307,7 +311,7 @@ internal sealed class LoadRun(LoadSettings settings)
             EnableMultipleHttp2Connections = false,
             SslOptions = new SslClientAuthenticationOptions
             {
-                ClientCertificateContext = SslStreamCertificateContext.Create(_clientSvid.Certificate, [.. _clientSvid.Intermediates], offline: true),
+                ClientCertificateContext = SslStreamCertificateContext.Create(svid.Certificate, [.. svid.Intermediates], offline: true),
                 CertificateChainPolicy = policy,
                 // SVIDs carry no DNS name: mask exactly that bit, as the SDK does.
                 RemoteCertificateValidationCallback = static (_, _, _, errors) => (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None,
@@ -325,6 +329,55 @@ internal sealed class LoadRun(LoadSettings settings)
         // for resumption only under a host name, not an IP address (which is never sent as SNI either).
         client.DefaultRequestHeaders.Host = "localhost";
         return client;
+    }
+
+    /// <summary>
+    /// Before any load: every server refuses a client whose SVID comes from another CA of the same
+    /// trust domain (each one really checks the chain), and only the policy server refuses a valid SVID
+    /// with another SPIFFE ID (403; the others answer 200), so the policy is on the measured path.
+    /// </summary>
+    private async Task<List<string>> CheckServersAsync(string agentAddress, LoadServerProcess[] servers)
+    {
+        Console.WriteLine("checking the servers (the refusals they log now are expected)");
+        var failures = new List<string>();
+        using var foreignCa = TestCertificateAuthority.Create(s_clientId.TrustDomain, new TestCertificateAuthorityOptions { WithIntermediate = true });
+        using X509Svid foreign = foreignCa.CreateX509Svid(s_clientId);
+        await using X509Source otherSource = await CreateSourceAsync(agentAddress, s_otherId);
+        using HttpClient foreignClient = CreateClient(foreign, resume: false, HttpVersion.Version11);
+        using HttpClient otherClient = CreateClient(otherSource.GetX509Svid(), resume: false, HttpVersion.Version11);
+        foreach (LoadServerProcess server in servers)
+        {
+            string name = ServerModes.Name(server.Mode);
+            var uri = new Uri($"https://127.0.0.1:{server.Port}/");
+            try
+            {
+                using HttpResponseMessage response = await foreignClient.GetAsync(uri);
+                failures.Add($"{name} answered {(int)response.StatusCode} to a client SVID from another CA");
+            }
+            catch (HttpRequestException)
+            {
+                // refused at the handshake, as it should be
+            }
+
+            HttpStatusCode expected = server.Mode == ServerMode.SpiffePolicy ? HttpStatusCode.Forbidden : HttpStatusCode.OK;
+            try
+            {
+                using HttpResponseMessage response = await otherClient.GetAsync(uri);
+                if (response.StatusCode != expected)
+                {
+                    failures.Add($"{name} answered {(int)response.StatusCode} to {s_otherId}, expected {(int)expected}");
+                }
+            }
+            catch (HttpRequestException e)
+            {
+                failures.Add($"{name} refused {s_otherId}: {e.Message}");
+            }
+        }
+
+        Console.WriteLine(failures.Count == 0
+            ? "checks: every server refuses a client SVID from another CA; only spiffe-policy refuses another SPIFFE ID (403)"
+            : "checks FAILED: " + string.Join("; ", failures));
+        return failures;
     }
 
     private static async Task<X509Source> CreateSourceAsync(string address, SpiffeId id) =>

@@ -9,7 +9,8 @@ namespace Spiffe.Load.Tests;
 /// <summary>
 /// The load tool itself, bounded for CI: the command of benchmarks/README.md with 2 rounds of 1 s
 /// per row (about 2 s measured per row), two callers. It checks that the harness works — every row
-/// served requests, none failed, the servers counted what the load sent, kept-alive rows stayed on
+/// served requests, none failed, each server refused a foreign-CA client and only the policy server
+/// refused another SPIFFE ID, the servers counted what the load sent, kept-alive rows stayed on
 /// their connections, new-connection rows handshook once per request, and the SDK's resumed row
 /// really resumed — not the figures, which need an idle machine.
 /// </summary>
@@ -28,6 +29,7 @@ public sealed class LoadProgramTests(ITestOutputHelper output)
         string resultLine = text.Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
         LoadResult result = JsonSerializer.Deserialize<LoadResult>(resultLine["RESULT ".Length..])!;
         Assert.Equal(2, result.Scenarios.Count);
+        Assert.Empty(result.CheckFailures); // each server checks the chain; only the policy server refuses another ID
         Assert.Equal(0, result.Failed);
         foreach (RowResult row in result.Scenarios.SelectMany(s => s.Rows))
         {
