@@ -64,7 +64,7 @@ public sealed class KestrelSampleTests(KestrelSampleService service) : IClassFix
     [Fact]
     public async Task KestrelService_IdTheAgentDoesNotIssue_ExitsWithMessageListingIssuedIds()
     {
-        await using SampleProcess other = SampleProcess.Start("Spiffe.Samples.KestrelService", service.Agent.Address, "--host", "127.0.0.1", "--port", "0", "--id", "spiffe://example.org/unregistered");
+        await using SampleProcess other = SampleProcess.Start("Spiffe.Samples.KestrelService", service.Agent.Address, "--host", "127.0.0.1", "--port", "0", "--id", "spiffe://example.org/unregistered", "--Spiffe:StartTimeout", "00:00:05"); // any configuration key, the ASP.NET Core way
 
         int exitCode = await other.WaitForExitAsync(SampleService.Timeout);
 
