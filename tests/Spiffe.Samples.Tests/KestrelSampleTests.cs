@@ -74,6 +74,36 @@ public sealed class KestrelSampleTests(KestrelSampleService service) : IClassFix
     }
 
     [Fact]
+    public async Task KestrelService_SvidDirectoryFromSpiffeFetchWrite_ServesWithoutTheWorkloadApi()
+    {
+        string directory = Directory.CreateTempSubdirectory("spiffe-sample-files-").FullName;
+        try
+        {
+            await using (SampleProcess fetch = SampleProcess.Start("SpiffeCli", service.Agent.Address, "x509", "fetch", "--write", directory, "--spiffe-id", SampleService.Backend.ToString()))
+            {
+                Assert.True(await fetch.WaitForExitAsync(SampleService.Timeout) == 0, fetch.Output);
+            }
+
+            // No agent at this address: the SVID, key and bundle come only from the files (Spiffe:Files).
+            await using SampleProcess files = SampleProcess.Start(
+                "Spiffe.Samples.KestrelService", "unix:///nonexistent/agent.sock", "--host", "127.0.0.1", "--port", "0",
+                "--svid-directory", directory, "--Spiffe:Files:Layout", "SpiffeHelper", "--Spiffe:Files:BundleFileName", "bundle.pem");
+            string listening = await files.WaitForLineAsync(l => l.StartsWith("listening on https://127.0.0.1:", StringComparison.Ordinal), SampleService.Timeout);
+            Assert.Contains($"as {SampleService.Backend} ", listening, StringComparison.Ordinal);
+            await using SampleProcess client = SampleProcess.Start(Client, service.Agent.Address, "--address", listening.Split(' ')[2], "--count", "1");
+
+            int exitCode = await client.WaitForExitAsync(SampleService.Timeout);
+
+            Assert.True(exitCode == 0, client.Output + files.Output);
+            Assert.Contains($"hello {SampleService.Frontend} from {SampleService.Backend}", client.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task KestrelClient_UnknownOption_ExitsWithUsage()
     {
         await using SampleProcess client = SampleProcess.Start(Client, service.Agent.Address, "--adress", service.Address);
