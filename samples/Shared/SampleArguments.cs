@@ -5,7 +5,9 @@ namespace Spiffe.Samples;
 
 /// <summary>
 /// The samples' settings: <c>--name value</c> (or <c>--name=value</c>) on the command line wins over
-/// an environment variable, which wins over the default. Unknown options are an error, not ignored.
+/// an environment variable, which wins over the default. Unknown options are an error, not ignored,
+/// except configuration keys (<c>--Spiffe:StartTimeout 00:00:10</c>, any name with a colon), which
+/// the services leave to ASP.NET Core's command-line configuration.
 /// </summary>
 internal sealed class SampleArguments
 {
@@ -16,9 +18,12 @@ internal sealed class SampleArguments
     {
     }
 
-    public static SampleArguments Parse(IReadOnlyList<string> args)
+    /// <summary>Whether <c>--Section:Key value</c> options are accepted (left to the host's configuration).</summary>
+    public bool AllowConfigurationKeys { get; init; }
+
+    public static SampleArguments Parse(IReadOnlyList<string> args, bool allowConfigurationKeys = false)
     {
-        var parsed = new SampleArguments();
+        var parsed = new SampleArguments { AllowConfigurationKeys = allowConfigurationKeys };
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
@@ -45,7 +50,11 @@ internal sealed class SampleArguments
         return parsed;
     }
 
-    public string Get(string option, string environmentVariable, string defaultValue)
+    public string Get(string option, string environmentVariable, string defaultValue) =>
+        GetOptional(option, environmentVariable) ?? defaultValue;
+
+    /// <summary>The option's value, else the environment variable's, else null (the caller's configuration keeps its value).</summary>
+    public string? GetOptional(string option, string environmentVariable)
     {
         _read.Add(option);
         if (_given.TryGetValue(option, out string? value))
@@ -54,7 +63,16 @@ internal sealed class SampleArguments
         }
 
         string? fromEnvironment = Environment.GetEnvironmentVariable(environmentVariable);
-        return string.IsNullOrEmpty(fromEnvironment) ? defaultValue : fromEnvironment;
+        return string.IsNullOrEmpty(fromEnvironment) ? null : fromEnvironment;
+    }
+
+    /// <summary>Like <see cref="GetOptional"/>, checked to be a SPIFFE ID.</summary>
+    public SpiffeId? GetOptionalSpiffeId(string option, string environmentVariable)
+    {
+        string? text = GetOptional(option, environmentVariable);
+        return text is null ? null
+            : SpiffeId.TryParse(text, out SpiffeId? id) ? id
+            : throw new ArgumentException($"{option} ({environmentVariable}): '{text}' is not a SPIFFE ID such as spiffe://example.org/backend.");
     }
 
     public SpiffeId GetSpiffeId(string option, string environmentVariable, string defaultValue)
@@ -76,7 +94,7 @@ internal sealed class SampleArguments
     /// <summary>Fails on options the program never asked for, so a typo does not silently fall back to a default.</summary>
     public void ThrowIfUnknownOptions(string usage)
     {
-        string[] unknown = _given.Keys.Where(k => !_read.Contains(k)).Order(StringComparer.Ordinal).ToArray();
+        string[] unknown = _given.Keys.Where(k => !_read.Contains(k) && !(AllowConfigurationKeys && k.Contains(':', StringComparison.Ordinal))).Order(StringComparer.Ordinal).ToArray();
         if (unknown.Length > 0)
         {
             throw new ArgumentException($"Unknown option(s) {string.Join(", ", unknown)}. Usage: {usage}");

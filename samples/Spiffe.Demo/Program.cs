@@ -1,5 +1,6 @@
 // The SDK's main job, end to end, with no SPIRE: an embedded Workload API issues 6-second SVIDs to
-// three workloads. "backend" is a Kestrel service with mutual TLS that admits only "frontend";
+// three workloads. "backend" is a Kestrel service with mutual TLS that admits only "frontend",
+// configured from appsettings.json with AddSpiffe(), the SPIFFE authentication schemes and policies;
 // "frontend" calls it continuously over HTTPS while both sides' SVIDs rotate; an "intruder" with a
 // valid SVID of another ID is refused in the TLS handshake; one call is authenticated by a JWT-SVID.
 // With SPIFFE_ENDPOINT_SOCKET set, the demo uses that agent instead (it must issue the three IDs).
@@ -14,6 +15,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Spiffe;
 using Spiffe.AspNetCore;
+using Spiffe.AspNetCore.Authentication;
+using Spiffe.AspNetCore.Authorization;
 using Spiffe.Jwt;
 using Spiffe.Testing;
 using Spiffe.Tls;
@@ -57,25 +60,30 @@ try
     };
 
     await using X509Source frontend = await X509Source.CreateAsync(For(frontendId));
-    await using X509Source backend = await X509Source.CreateAsync(For(backendId));
     await using X509Source intruder = await X509Source.CreateAsync(For(intruderId));
     await using JwtSource jwt = await JwtSource.CreateAsync(new JwtSourceOptions { ClientOptions = client });
 
-    // The backend: Kestrel with mutual TLS from its X509Source; only the frontend gets past the handshake.
-    WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+    // The backend: an ASP.NET Core service configured from appsettings.json (the "Spiffe" section:
+    // present spiffe://example.org/backend, admit only the frontend in the TLS handshake, policy
+    // "Frontend"). AddSpiffe() runs its X509Source and JWT bundles and starts them before Kestrel.
+    WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
     builder.Logging.ClearProviders();
-    builder.Services.AddAuthentication(); // RequireJwtSvid below adds its JWT-SVID scheme
-    builder.Services.AddAuthorization();
-    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
-        listen.UseSpiffeMtls(backend, SpiffeIdAuthorizer.Exact(frontendId))));
+    builder.Services.AddSpiffe(o => o.WorkloadApi.Address = address);              // the embedded agent (or SPIFFE_ENDPOINT_SOCKET)
+    builder.Services.AddAuthentication()
+        .AddSpiffeX509()                                                            // the caller = the verified mTLS peer
+        .AddSpiffeJwt(o => o.Audiences = [Audience]);                               // Authorization: Bearer <JWT-SVID>
+    builder.Services.AddSpiffeAuthorization(o => o.DenyByDefault = true);          // "Frontend" from Spiffe:Authorization:Policies
+    builder.Services.AddAuthorization(o => o.AddPolicy("FrontendWithJwt", p => p.RequireJwtSvidBoundToPeer().RequireSpiffeId(frontendId)));
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseSpiffeMtls())); // admits Spiffe:Authorization
     backendApp = builder.Build();
     backendApp.MapGet("/hello", (HttpContext http) =>
-        $"{http.GetSpiffeId()}|{http.Connection.ClientCertificate?.SerialNumber}");
+        $"{http.GetSpiffeId()}|{http.Features.Get<ISpiffePeerFeature>()?.Certificate.SerialNumber}").RequireAuthorization("Frontend");
     backendApp.MapGet("/jwt", (HttpContext http) => $"{http.GetJwtSvid().Id}|{string.Join(",", http.GetJwtSvid().Audience)}")
-        .RequireJwtSvid(jwt, Audience); // a request authenticated by a JWT-SVID, validated against the JWT bundles
+        .RequireAuthorization("FrontendWithJwt"); // both: the mTLS peer and a JWT-SVID whose subject is that peer
+    X509Source backend = backendApp.Services.GetRequiredService<X509Source>();
     await backendApp.StartAsync();
     var baseAddress = new Uri(backendApp.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
-    Log("backend", $"listening on {baseAddress} with mutual TLS; admits only {frontendId}");
+    Log("backend", $"listening on {baseAddress} as {backend.GetX509Svid().Id} with mutual TLS; admits only {frontendId}");
 
     // Each workload's HttpClient is built on the SDK's handler: it presents the workload's current
     // SVID (with intermediates), accepts only the backend's ID, and moves new connections to a new

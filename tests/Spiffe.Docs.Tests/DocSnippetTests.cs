@@ -1,6 +1,6 @@
 namespace Spiffe.Docs.Tests;
 
-/// <summary>The docs show exactly the code that compiles in Examples/, and every example is shown.</summary>
+/// <summary>The docs (docs/*.md, README.md) show exactly the code that compiles in Examples/, and every example is shown.</summary>
 public sealed class DocSnippetTests
 {
     [Fact]
@@ -8,7 +8,7 @@ public sealed class DocSnippetTests
     {
         var problems = new List<string>();
         Dictionary<string, Snippet> snippets = ReadExampleSnippets(problems);
-        string[] docs = Directory.GetFiles(Path.Combine(RepositoryRoot, "docs"), "*.md");
+        string[] docs = Docs();
         Assert.NotEmpty(docs);
 
         foreach (string doc in docs.Order(StringComparer.Ordinal))
@@ -25,13 +25,13 @@ public sealed class DocSnippetTests
         var problems = new List<string>();
         Dictionary<string, Snippet> snippets = ReadExampleSnippets(problems);
         var used = new HashSet<string>(StringComparer.Ordinal);
-        foreach (string doc in Directory.GetFiles(Path.Combine(RepositoryRoot, "docs"), "*.md"))
+        foreach (string doc in Docs())
         {
             used.UnionWith(SnippetChecker.CheckDoc(Relative(doc), File.ReadAllText(doc), snippets, []));
         }
 
         Assert.NotEmpty(snippets);
-        string[] unused = [.. snippets.Values.Where(s => !used.Contains(s.Name)).Select(s => $"{s.File}:{s.Line}: snippet '{s.Name}' is in no doc under docs/.")];
+        string[] unused = [.. snippets.Values.Where(s => !used.Contains(s.Name)).Select(s => $"{s.File}:{s.Line}: snippet '{s.Name}' is in no doc (docs/*.md, README.md).")];
         Assert.True(problems.Count == 0 && unused.Length == 0, string.Join(Environment.NewLine, problems.Concat(unused)));
     }
 
@@ -113,6 +113,10 @@ public sealed class DocSnippetTests
     }
 
     internal static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    /// <summary>The documents whose C# blocks must be compiled snippets: docs/*.md and the README.</summary>
+    private static string[] Docs() =>
+        [.. Directory.GetFiles(Path.Combine(RepositoryRoot, "docs"), "*.md"), Path.Combine(RepositoryRoot, "README.md")];
 
     private static Dictionary<string, Snippet> ReadExampleSnippets(List<string> problems)
     {

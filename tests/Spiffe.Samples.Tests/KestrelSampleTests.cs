@@ -64,13 +64,43 @@ public sealed class KestrelSampleTests(KestrelSampleService service) : IClassFix
     [Fact]
     public async Task KestrelService_IdTheAgentDoesNotIssue_ExitsWithMessageListingIssuedIds()
     {
-        await using SampleProcess other = SampleProcess.Start("Spiffe.Samples.KestrelService", service.Agent.Address, "--host", "127.0.0.1", "--port", "0", "--id", "spiffe://example.org/unregistered");
+        await using SampleProcess other = SampleProcess.Start("Spiffe.Samples.KestrelService", service.Agent.Address, "--host", "127.0.0.1", "--port", "0", "--id", "spiffe://example.org/unregistered", "--Spiffe:StartTimeout", "00:00:05"); // any configuration key, the ASP.NET Core way
 
         int exitCode = await other.WaitForExitAsync(SampleService.Timeout);
 
         Assert.True(exitCode == 1, other.Output);
         Assert.Contains("but not spiffe://example.org/unregistered", other.Output, StringComparison.Ordinal);
         Assert.Contains(SampleService.Backend.ToString(), other.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task KestrelService_SvidDirectoryFromSpiffeFetchWrite_ServesWithoutTheWorkloadApi()
+    {
+        string directory = Directory.CreateTempSubdirectory("spiffe-sample-files-").FullName;
+        try
+        {
+            await using (SampleProcess fetch = SampleProcess.Start("SpiffeCli", service.Agent.Address, "x509", "fetch", "--write", directory, "--spiffe-id", SampleService.Backend.ToString()))
+            {
+                Assert.True(await fetch.WaitForExitAsync(SampleService.Timeout) == 0, fetch.Output);
+            }
+
+            // No agent at this address: the SVID, key and bundle come only from the files (Spiffe:Files).
+            await using SampleProcess files = SampleProcess.Start(
+                "Spiffe.Samples.KestrelService", "unix:///nonexistent/agent.sock", "--host", "127.0.0.1", "--port", "0",
+                "--svid-directory", directory, "--Spiffe:Files:Layout", "SpiffeHelper", "--Spiffe:Files:BundleFileName", "bundle.pem");
+            string listening = await files.WaitForLineAsync(l => l.StartsWith("listening on https://127.0.0.1:", StringComparison.Ordinal), SampleService.Timeout);
+            Assert.Contains($"as {SampleService.Backend} ", listening, StringComparison.Ordinal);
+            await using SampleProcess client = SampleProcess.Start(Client, service.Agent.Address, "--address", listening.Split(' ')[2], "--count", "1");
+
+            int exitCode = await client.WaitForExitAsync(SampleService.Timeout);
+
+            Assert.True(exitCode == 0, client.Output + files.Output);
+            Assert.Contains($"hello {SampleService.Frontend} from {SampleService.Backend}", client.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]

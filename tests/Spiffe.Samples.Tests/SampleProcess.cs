@@ -30,6 +30,7 @@ internal sealed class SampleProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts a sample, or the spiffe tool with <paramref name="sample"/> "SpiffeCli", on the Workload API at <paramref name="workloadApiAddress"/>.</summary>
     public static SampleProcess Start(string sample, string workloadApiAddress, params string[] arguments)
     {
         string assembly = SamplePath(sample);
