@@ -43,5 +43,9 @@ test_checkout_may_not_post_refunds if {
 }
 
 test_mtls_only_caller_is_decided_the_same if {
-	authz.allow with input as object.union(input_for(checkout, "POST", "/v1/payments"), {"caller": {"spiffe_id": checkout, "trust_domain": "prod.example.com", "authentication": "mtls", "mtls_peer": checkout}})
+	authz.allow with input as {
+		"version": 1,
+		"caller": {"spiffe_id": checkout, "trust_domain": "prod.example.com", "path": "/ns/payments/sa/checkout-service", "authentication": "mtls", "mtls_peer": checkout},
+		"request": {"method": "POST", "path": "/v1/payments", "route": "/v1/payments", "headers": {}, "remote_address": "127.0.0.1"},
+	}
 }
