@@ -59,14 +59,16 @@ try
             o.Endpoint = new Uri(settings["OpaUrl"] ?? "http://127.0.0.1:8181/");
             o.DecisionPath = settings["OpaDecisionPath"] ?? "http/authz/allow";
             // The library's 500 ms default suits a warm OPA sidecar. The first query of a process also
-            // pays for JIT, the connection and the PDP's own cold start, which on a loaded two-core
-            // machine was seen to take more than a second: a cold 503 would be a false alarm.
+            // pays for JIT, the first connection and the PDP's warm-up: measured with run.sh on a loaded
+            // two-core machine, about 300 ms more than the same first request decided by the rules
+            // (README.md, "The OPA timeout"). A slow cold start must not become a false 503.
             o.Timeout = TimeSpan.Parse(settings["OpaTimeout"] ?? "00:00:05", System.Globalization.CultureInfo.InvariantCulture);
         });
     }
 
     // The audit trail: one event per request and per refused handshake. Registered after
-    // AddOpaAuthorization so that it also sees the decisions that become a 503 (PDP down).
+    // AddOpaAuthorization, so that its result handler wraps OPA's and also records the policy and
+    // decision of the requests that OPA's handler answers with 503 (PDP down).
     builder.Services.AddSpiffeAudit();
     builder.Services.AddAuthorization(o => o.AddPolicy("payments", p =>
     {
