@@ -65,7 +65,9 @@ try
             using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
             using HttpResponseMessage response = await http.SendAsync(request);
             string body = await response.Content.ReadAsStringAsync();
-            Console.WriteLine($"{method} {path} -> {(int)response.StatusCode} {body}");
+            // Retry-After comes with a 503 when the policy decision point is down (fail closed).
+            string retryAfter = response.Headers.RetryAfter is { } after ? $" (Retry-After: {after})" : "";
+            Console.WriteLine($"{method} {path} -> {(int)response.StatusCode}{retryAfter} {body}");
             failed += response.IsSuccessStatusCode ? 0 : 1;
         }
         catch (HttpRequestException e)
