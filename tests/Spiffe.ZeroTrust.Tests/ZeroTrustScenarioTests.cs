@@ -69,6 +69,9 @@ public sealed class RulesScenarioTests(RulesScenario scenario) : IClassFixture<R
         Assert.Equal("403", audit["StatusCode"]);
         Assert.Equal("forbidden", audit["Decision"]);
         Assert.Null(audit["JwtSubject"]);
+        // The rules allowed the call; the JWT-SVID binding refused it: no decision source takes the blame, the reason says why.
+        Assert.Null(audit["DecisionSource"]);
+        Assert.Contains("no JWT-SVID", audit["Reason"], StringComparison.Ordinal);
     }
 
     [Fact]

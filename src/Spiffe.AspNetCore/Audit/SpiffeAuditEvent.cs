@@ -54,7 +54,7 @@ public sealed class SpiffeAuditEvent
     /// <summary>The policy the authorization middleware evaluated (names as in <c>spiffe.authorization.decisions</c>).</summary>
     public string? PolicyName { get; init; }
 
-    /// <summary>The decision that decided: the first denial of a denied request, else the last allowing decision (null when no source recorded one).</summary>
+    /// <summary>The decision that decided: the first denial of a denied request (null when no source denied it: a requirement refused it and <see cref="Reason"/> says why), else the last allowing decision (null when no source recorded one).</summary>
     public SpiffeAuthorizationDecision? DecisionSource { get; init; }
 
     /// <summary>Every decision recorded for the request (<see cref="ISpiffeAuthorizationDecisionFeature"/>), in order.</summary>

@@ -39,7 +39,11 @@ internal sealed class SpiffeAuditRecord(DateTimeOffset started, long startTimest
         (_decisions ??= []).Add(decision);
     }
 
-    /// <summary>The first denial of a denied request, else the last allowing decision.</summary>
+    /// <summary>
+    /// The first denial of a denied request (none when no decision source denied it: a requirement such as the
+    /// JWT-SVID peer binding refused it, and <see cref="Reason"/> says why; an allowing source never takes the
+    /// blame for a denial); else the last allowing decision.
+    /// </summary>
     public SpiffeAuthorizationDecision? Deciding()
     {
         if (_decisions is null)
@@ -47,7 +51,7 @@ internal sealed class SpiffeAuditRecord(DateTimeOffset started, long startTimest
             return null;
         }
 
-        if (Decision is not SpiffeAuditDecision.Allowed)
+        if (Decision is SpiffeAuditDecision.Challenged or SpiffeAuditDecision.Forbidden)
         {
             foreach (SpiffeAuthorizationDecision decision in _decisions)
             {
@@ -56,6 +60,8 @@ internal sealed class SpiffeAuditRecord(DateTimeOffset started, long startTimest
                     return decision;
                 }
             }
+
+            return null;
         }
 
         for (int i = _decisions.Count - 1; i >= 0; i--)
