@@ -18,7 +18,7 @@ public sealed partial class KubernetesManifestTests
     [Fact]
     public void Variants_EveryDocument_IsAKubernetesObjectInTheSamplesNamespace()
     {
-        Assert.Equal(7, VariantObjects.Count);
+        Assert.Equal(10, VariantObjects.Count);
         Assert.All(VariantObjects, o =>
         {
             Assert.False(string.IsNullOrEmpty(Scalar(o.Object, "apiVersion")), o.File);
@@ -36,7 +36,7 @@ public sealed partial class KubernetesManifestTests
     public void Variants_Workloads_AreWellFormedAndRunAsExistingServiceAccounts()
     {
         YamlMappingNode[] workloads = VariantObjects.Select(o => o.Object).Where(IsWorkload).ToArray();
-        Assert.Equal(new[] { "kestrel-service-files", "legacy-app" }, workloads.Select(w => Scalar(w, "metadata", "name")!).Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { "kestrel-client-files", "kestrel-service-files", "legacy-app" }, workloads.Select(w => Scalar(w, "metadata", "name")!).Order(StringComparer.Ordinal));
         Assert.All(workloads, AssertWellFormedWorkload);
         foreach (YamlMappingNode workload in workloads)
         {
@@ -77,13 +77,15 @@ public sealed partial class KubernetesManifestTests
             }
         }
 
-        Assert.Equal(SampleWorkloads.Length + 1, checkedContainers); // the four sample Deployments and kestrel-service-files
+        Assert.Equal(SampleWorkloads.Length + 2, checkedContainers); // the four sample Deployments and the two on csi-driver-spiffe files
     }
 
-    [Fact]
-    public void CsiDriverSpiffeVariant_ReadsTheVolumeFilesUnderTheIdTheDriverIssues()
+    [Theory]
+    [InlineData("kestrel-service-files")]
+    [InlineData("kestrel-client-files")]
+    public void CsiDriverSpiffeVariant_ReadsTheVolumeFilesUnderTheIdTheDriverIssues(string name)
     {
-        YamlMappingNode deployment = VariantWorkload("kestrel-service-files");
+        YamlMappingNode deployment = VariantWorkload(name);
         YamlMappingNode container = Containers(deployment).Single();
         YamlMappingNode volume = Sequence(deployment, "spec", "template", "spec", "volumes").Single(v => Node(v, "csi") is not null);
         Assert.Equal("spiffe.csi.cert-manager.io", Scalar(volume, "csi", "driver"));
@@ -95,8 +97,6 @@ public sealed partial class KubernetesManifestTests
         string ns = Scalar(deployment, "metadata", "namespace")!;
         string serviceAccount = Scalar(deployment, "spec", "template", "spec", "serviceAccountName")!;
         Assert.Equal($"spiffe://example.org/ns/{ns}/sa/{serviceAccount}", Env(container, "SAMPLE_SPIFFE_ID"));
-        Assert.Matches(@"^spiffe://example\.org/ns/[a-z0-9-]+/sa/[a-z0-9-]+$", Env(container, "SAMPLE_CLIENT_ID"));
-        Assert.Equal(Env(container, "SAMPLE_PORT"), Sequence(container, "ports").Single() is var port ? Scalar(port, "containerPort") : null);
 
         // The driver requests the certificate with the pod's service account token: that account may create CertificateRequests.
         YamlMappingNode binding = VariantObjects.Select(o => o.Object).Single(o => Scalar(o, "kind") == "RoleBinding"
@@ -104,6 +104,23 @@ public sealed partial class KubernetesManifestTests
         YamlMappingNode role = VariantObjects.Select(o => o.Object).Single(o => Scalar(o, "kind") == Scalar(binding, "roleRef", "kind") && Scalar(o, "metadata", "name") == Scalar(binding, "roleRef", "name"));
         Assert.Contains(Sequence(role, "rules"), rule =>
             Strings(rule, "apiGroups").Contains("cert-manager.io") && Strings(rule, "resources").Contains("certificaterequests") && Strings(rule, "verbs").Contains("create"));
+    }
+
+    [Fact]
+    public void CsiDriverSpiffeVariant_ClientAndServiceAdmitEachOtherAndTheClientCallsTheService()
+    {
+        YamlMappingNode service = Containers(VariantWorkload("kestrel-service-files")).Single();
+        YamlMappingNode client = Containers(VariantWorkload("kestrel-client-files")).Single();
+        Assert.Equal(Env(client, "SAMPLE_SPIFFE_ID"), Env(service, "SAMPLE_CLIENT_ID"));
+        Assert.Equal(Env(service, "SAMPLE_SPIFFE_ID"), Env(client, "SAMPLE_SERVER_ID"));
+
+        YamlMappingNode kubeService = VariantObjects.Select(o => o.Object).Single(o => Scalar(o, "kind") == "Service");
+        Assert.Equal("kestrel-service-files", Scalar(kubeService, "spec", "selector", "app"));
+        Assert.Equal("kestrel-service-files", Scalar(VariantWorkload("kestrel-service-files"), "spec", "template", "metadata", "labels", "app"));
+        YamlMappingNode port = Sequence(kubeService, "spec", "ports").Single();
+        Assert.Equal(Env(service, "SAMPLE_PORT"), Scalar(port, "targetPort"));
+        Assert.Equal(Env(service, "SAMPLE_PORT"), Sequence(service, "ports").Single() is var containerPort ? Scalar(containerPort, "containerPort") : null);
+        Assert.Equal($"https://{Scalar(kubeService, "metadata", "name")}.{Scalar(kubeService, "metadata", "namespace")}.svc.cluster.local:{Scalar(port, "port")}", Env(client, "SAMPLE_SERVER_ADDRESS"));
     }
 
     [Fact]
@@ -207,7 +224,7 @@ public sealed partial class KubernetesManifestTests
         string[] images = VariantObjects.Select(o => o.Object).Where(IsWorkload)
             .SelectMany(w => Containers(w).Concat(Sequence(w, "spec", "template", "spec", "initContainers")))
             .Select(c => Scalar(c, "image")!).Where(i => i.StartsWith("spiffe-samples/", StringComparison.Ordinal)).Distinct().ToArray();
-        Assert.Equal(new[] { "spiffe-samples/kestrel-service:dev", SpiffeCliImage }, images.Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { "spiffe-samples/kestrel-client:dev", "spiffe-samples/kestrel-service:dev", SpiffeCliImage }, images.Order(StringComparer.Ordinal));
         foreach (string image in images)
         {
             if (targetBuilds.TryGetValue(image, out string? target))
