@@ -14,7 +14,10 @@ public sealed partial class KubernetesManifestTests
         typeof(KubernetesManifestTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SamplesRoot").Value!,
         "kubernetes");
 
-    private static readonly List<(string File, YamlMappingNode Object)> Objects = LoadObjects();
+    private static readonly List<(string File, YamlMappingNode Object)> Objects = LoadObjects(Directory);
+
+    /// <summary>samples/kubernetes/variants: applied on top of the main manifests (they reuse its namespace and service accounts).</summary>
+    private static readonly List<(string File, YamlMappingNode Object)> VariantObjects = LoadObjects(Path.Combine(Directory, "variants"));
 
     /// <summary>The sample pairs deployed to the cluster: 40-kestrel-samples.yaml and 50-grpc-samples.yaml.</summary>
     private static readonly (string Service, string Client)[] SamplePairs = [("kestrel-service", "kestrel-client"), ("grpc-service", "grpc-client")];
@@ -36,26 +39,9 @@ public sealed partial class KubernetesManifestTests
     [Fact]
     public void Manifests_Workloads_SelectorsMatchTemplateLabelsAndMountsHaveVolumes()
     {
-        YamlMappingNode[] workloads = Objects.Select(o => o.Object).Where(o => Scalar(o, "kind") is "Deployment" or "DaemonSet" or "StatefulSet").ToArray();
+        YamlMappingNode[] workloads = Objects.Select(o => o.Object).Where(IsWorkload).ToArray();
         Assert.Equal(7, workloads.Length);
-        foreach (YamlMappingNode workload in workloads)
-        {
-            string name = Scalar(workload, "metadata", "name")!;
-            var selector = (YamlMappingNode)Node(workload, "spec", "selector", "matchLabels")!;
-            var labels = (YamlMappingNode)Node(workload, "spec", "template", "metadata", "labels")!;
-            Assert.All(selector.Children, label => Assert.Equal(label.Value.ToString(), labels.Children[label.Key].ToString()));
-
-            HashSet<string> volumes = Sequence(workload, "spec", "template", "spec", "volumes").Select(v => Scalar(v, "name")!).ToHashSet();
-            HashSet<string> claims = Sequence(workload, "spec", "volumeClaimTemplates").Select(v => Scalar(v, "metadata", "name")!).ToHashSet();
-            foreach (YamlMappingNode container in Containers(workload))
-            {
-                foreach (YamlMappingNode mount in Sequence(container, "volumeMounts"))
-                {
-                    string volume = Scalar(mount, "name")!;
-                    Assert.True(volumes.Contains(volume) || claims.Contains(volume), $"{name}: volume mount {volume} has no volume");
-                }
-            }
-        }
+        Assert.All(workloads, AssertWellFormedWorkload);
     }
 
     [Fact]
@@ -189,10 +175,10 @@ public sealed partial class KubernetesManifestTests
     [GeneratedRegex(@"-spiffeID (?<id>\S+) \\\s+-selector k8s:ns:(?<ns>\S+) \\\s+-selector k8s:sa:(?<sa>\S+)")]
     private static partial Regex EntryPattern();
 
-    private static List<(string, YamlMappingNode)> LoadObjects()
+    private static List<(string, YamlMappingNode)> LoadObjects(string directory)
     {
         var objects = new List<(string, YamlMappingNode)>();
-        foreach (string file in System.IO.Directory.GetFiles(Directory, "*.yaml").Where(f => Path.GetFileName(f) != "kustomization.yaml").Order(StringComparer.Ordinal))
+        foreach (string file in System.IO.Directory.GetFiles(directory, "*.yaml").Where(f => Path.GetFileName(f) != "kustomization.yaml").Order(StringComparer.Ordinal))
         {
             var stream = new YamlStream();
             using (var reader = new StreamReader(file))
@@ -204,6 +190,28 @@ public sealed partial class KubernetesManifestTests
         }
 
         return objects;
+    }
+
+    private static bool IsWorkload(YamlMappingNode o) => Scalar(o, "kind") is "Deployment" or "DaemonSet" or "StatefulSet";
+
+    /// <summary>Selector labels on the pod template, and every volume mount (init containers too) backed by a volume.</summary>
+    private static void AssertWellFormedWorkload(YamlMappingNode workload)
+    {
+        string name = Scalar(workload, "metadata", "name")!;
+        var selector = (YamlMappingNode)Node(workload, "spec", "selector", "matchLabels")!;
+        var labels = (YamlMappingNode)Node(workload, "spec", "template", "metadata", "labels")!;
+        Assert.All(selector.Children, label => Assert.Equal(label.Value.ToString(), labels.Children[label.Key].ToString()));
+
+        HashSet<string> volumes = Sequence(workload, "spec", "template", "spec", "volumes").Select(v => Scalar(v, "name")!).ToHashSet();
+        HashSet<string> claims = Sequence(workload, "spec", "volumeClaimTemplates").Select(v => Scalar(v, "metadata", "name")!).ToHashSet();
+        foreach (YamlMappingNode container in Containers(workload).Concat(Sequence(workload, "spec", "template", "spec", "initContainers")))
+        {
+            foreach (YamlMappingNode mount in Sequence(container, "volumeMounts"))
+            {
+                string volume = Scalar(mount, "name")!;
+                Assert.True(volumes.Contains(volume) || claims.Contains(volume), $"{name}: volume mount {volume} has no volume");
+            }
+        }
     }
 
     private static YamlMappingNode Workload(string name) =>

@@ -31,7 +31,11 @@ internal sealed class SampleProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a sample, or the spiffe tool with <paramref name="sample"/> "SpiffeCli", on the Workload API at <paramref name="workloadApiAddress"/>.</summary>
-    public static SampleProcess Start(string sample, string workloadApiAddress, params string[] arguments)
+    public static SampleProcess Start(string sample, string workloadApiAddress, params string[] arguments) =>
+        StartWithEnvironment(sample, workloadApiAddress, new Dictionary<string, string>(), arguments);
+
+    /// <summary>Like <see cref="Start"/>, with <c>SAMPLE_*</c> variables set for the sample (e.g. <c>SAMPLE_SVID_DIRECTORY</c>).</summary>
+    public static SampleProcess StartWithEnvironment(string sample, string workloadApiAddress, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         string assembly = SamplePath(sample);
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
@@ -52,6 +56,11 @@ internal sealed class SampleProcess : IAsyncDisposable
         foreach (string inherited in start.Environment.Keys.Where(k => k.StartsWith("SAMPLE_", StringComparison.Ordinal)).ToArray())
         {
             start.Environment.Remove(inherited); // only the test's own arguments configure the sample
+        }
+
+        foreach ((string name, string value) in environment)
+        {
+            start.Environment[name] = value;
         }
 
         var process = new Process { StartInfo = start };

@@ -19,11 +19,19 @@ CancellationToken stopping = shutdown.Token;
 int succeeded = 0, failed = 0, calls = 0;
 try
 {
-    await using X509Source source = await SampleIdentity.OpenAsync(ownId, stopping);
-    Console.WriteLine($"calling {address} as {ownId}; the server must be {serverId}");
+    // SPIFFE_ENDPOINT_SOCKET says where the agent is. SAMPLE_SVID_DIRECTORY instead reads tls.crt, tls.key and
+    // ca.crt from a directory (cert-manager's csi-driver-spiffe volume, samples/kubernetes/variants) and follows
+    // their rotation; the files hold one identity, so --id is not used to pick it.
+    string? svidDirectory = Environment.GetEnvironmentVariable("SAMPLE_SVID_DIRECTORY");
+    await using IAsyncDisposable owner = string.IsNullOrEmpty(svidDirectory)
+        ? await SampleIdentity.OpenAsync(ownId, stopping)
+        : await Spiffe.Files.FileX509Source.CreateAsync(new Spiffe.Files.FileX509SourceOptions { Directory = svidDirectory }, stopping);
+    var source = (IX509SvidSource)owner;
+    var bundles = (Spiffe.Bundles.IX509BundleSetSource)owner;
+    Console.WriteLine($"calling {address} as {source.GetX509Svid().Id}; the server must be {serverId}");
 
     // The one line that matters: rotation, intermediates and the server's ID check live in the handler.
-    using var http = new HttpClient(new SpiffeHttpHandler(source, source, SpiffeIdAuthorizer.Exact(serverId)))
+    using var http = new HttpClient(new SpiffeHttpHandler(source, bundles, SpiffeIdAuthorizer.Exact(serverId)))
     {
         BaseAddress = address,
         Timeout = TimeSpan.FromSeconds(10),
@@ -44,7 +52,7 @@ try
         {
             failed++;
             Console.Error.WriteLine(
-                $"#{calls} call to {address} FAILED as {ownId}: {e.Message}"); // the SDK's message says which side refused and why
+                $"#{calls} call to {address} FAILED as {mine.Id}: {e.Message}"); // the SDK's message says which side refused and why
         }
         catch (TaskCanceledException) when (!shutdown.IsRequested)
         {
