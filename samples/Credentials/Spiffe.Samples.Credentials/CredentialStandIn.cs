@@ -46,7 +46,7 @@ internal sealed class CredentialStandIn : IAsyncDisposable
     /// <param name="boundSubject">The SPIFFE ID both roles are bound to (Vault <c>bound_subject</c>, IAM <c>sub</c> condition); any when null.</param>
     public static async Task<CredentialStandIn> StartAsync(IJwtBundleSource bundles, SpiffeId? boundSubject, CredentialsSettings settings)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory }); // not the current directory's appsettings.json
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         WebApplication app = builder.Build();

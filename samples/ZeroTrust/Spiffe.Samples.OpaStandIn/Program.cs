@@ -13,7 +13,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 
 const string Checkout = "spiffe://prod.example.com/ns/payments/sa/checkout-service";
 
-WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
+WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 IConfigurationSection settings = builder.Configuration.GetSection("ZeroTrust");
 int port = int.Parse(settings["Port"] ?? "8181", System.Globalization.CultureInfo.InvariantCulture);
 builder.Logging.ClearProviders();
