@@ -1,5 +1,8 @@
 using System.Net;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
 using BenchmarkDotNet.Attributes;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -7,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Spiffe.AspNetCore;
 using Spiffe.AspNetCore.Authentication;
 using Spiffe.AspNetCore.Authorization;
@@ -38,9 +42,11 @@ public class SpiffeAuthorizationRequestsBenchmarks
     private X509Svid _clientSvid = null!;
     private WebApplication _plain = null!;
     private WebApplication _authorized = null!;
+    private WebApplication _floor = null!;
     private HttpClient _client = null!;
     private Uri _plainUri = null!;
     private Uri _authorizedUri = null!;
+    private Uri _floorUri = null!;
 
     /// <summary>Parallel callers sharing the 100 requests of an invocation.</summary>
     [Params(1, 8)]
@@ -53,10 +59,12 @@ public class SpiffeAuthorizationRequestsBenchmarks
         _bundle = _ca.CreateX509Bundle();
         _serverSvid = _ca.CreateX509Svid(s_serverId);
         _clientSvid = _ca.CreateX509Svid(s_clientId);
-        _plain = StartServer(withAuthorization: false);
-        _authorized = StartServer(withAuthorization: true);
+        _plain = StartServer(Server.Plain);
+        _authorized = StartServer(Server.Spiffe);
+        _floor = StartServer(Server.FrameworkFloor);
         _plainUri = Address(_plain);
         _authorizedUri = Address(_authorized);
+        _floorUri = Address(_floor);
         _client = new HttpClient(new SpiffeHttpHandler(new FixedSvid(_clientSvid), _bundle, SpiffeIdAuthorizer.Exact(s_serverId)))
         {
             DefaultRequestVersion = HttpVersion.Version11,
@@ -64,6 +72,7 @@ public class SpiffeAuthorizationRequestsBenchmarks
         };
         NoAuthentication().GetAwaiter().GetResult();
         SpiffeX509AndPolicy().GetAwaiter().GetResult();
+        FrameworkFloor().GetAwaiter().GetResult();
     }
 
     [GlobalCleanup]
@@ -72,6 +81,7 @@ public class SpiffeAuthorizationRequestsBenchmarks
         _client.Dispose();
         _plain.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _authorized.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _floor.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _serverSvid.Dispose();
         _clientSvid.Dispose();
         _bundle.Dispose();
@@ -83,6 +93,14 @@ public class SpiffeAuthorizationRequestsBenchmarks
 
     [Benchmark(OperationsPerInvoke = RequestsPerInvocation, Description = "UseSpiffeMtls + AddSpiffeX509 + RequireSpiffeId policy")]
     public Task SpiffeX509AndPolicy() => RunAsync(_authorizedUri);
+
+    /// <summary>
+    /// What ASP.NET Core's authentication and authorization cost on their own: a scheme that returns one
+    /// prebuilt principal (no SPIFFE code) and a <c>RequireAuthenticatedUser</c> policy. The SPIFFE row
+    /// can only be as fast as this.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = RequestsPerInvocation, Description = "ASP.NET Core floor: fixed-principal scheme + RequireAuthenticatedUser")]
+    public Task FrameworkFloor() => RunAsync(_floorUri);
 
     private async Task RunAsync(Uri uri)
     {
@@ -108,13 +126,26 @@ public class SpiffeAuthorizationRequestsBenchmarks
         }
     }
 
-    private WebApplication StartServer(bool withAuthorization)
+    private enum Server
     {
+        Plain,
+        Spiffe,
+        FrameworkFloor,
+    }
+
+    private WebApplication StartServer(Server kind)
+    {
+        bool withAuthorization = kind != Server.Plain;
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
             listen.UseSpiffeMtls(new FixedSvid(_serverSvid), _bundle, SpiffeIdAuthorizer.Any())));
-        if (withAuthorization)
+        if (kind == Server.FrameworkFloor)
+        {
+            builder.Services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, FixedPrincipalHandler>(FixedPrincipalHandler.SchemeName, null);
+            builder.Services.AddAuthorization(o => o.AddPolicy("frontend", p => p.AddAuthenticationSchemes(FixedPrincipalHandler.SchemeName).RequireAuthenticatedUser()));
+        }
+        else if (withAuthorization)
         {
             builder.Services.AddAuthentication().AddSpiffeX509();
             builder.Services.AddSpiffeAuthorization();
@@ -140,4 +171,16 @@ public class SpiffeAuthorizationRequestsBenchmarks
 file sealed class FixedSvid(X509Svid svid) : IX509SvidSource
 {
     public X509Svid GetX509Svid() => svid;
+}
+
+/// <summary>The floor's scheme: one principal built once, handed to every request.</summary>
+file sealed class FixedPrincipalHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Fixed";
+
+    private static readonly ClaimsPrincipal s_principal = new(new ClaimsIdentity([new Claim(ClaimTypes.Name, "spiffe://example.org/frontend")], SchemeName));
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
+        Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(s_principal, SchemeName)));
 }
