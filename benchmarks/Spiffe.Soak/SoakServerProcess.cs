@@ -1,6 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Threading.Channels;
+using Spiffe.BenchmarkShared;
 
 namespace Spiffe.Soak;
 
@@ -10,79 +9,21 @@ namespace Spiffe.Soak;
 /// </summary>
 internal sealed class SoakServerProcess : IAsyncDisposable
 {
-    private static readonly TimeSpan s_answerTimeout = TimeSpan.FromMinutes(3);
-    private readonly Process _process;
-    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
-    private readonly Task _reading;
+    private readonly ChildServerProcess _child;
 
-    private SoakServerProcess(Process process)
-    {
-        _process = process;
-        _reading = Task.Run(ReadAsync);
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                Console.Error.WriteLine($"[server] {e.Data}");
-            }
-        };
-        process.BeginErrorReadLine();
-    }
+    private SoakServerProcess(ChildServerProcess child) => _child = child;
 
-    public int ProcessId => _process.Id;
+    public int ProcessId => _child.ProcessId;
 
-    public int Port { get; private set; }
+    public int Port => _child.Port;
 
-    public static async Task<SoakServerProcess> StartAsync(string agentAddress, SpiffeId ownId, SpiffeId clientId)
-    {
-        string host = Environment.ProcessPath ?? "dotnet";
-        var start = new ProcessStartInfo(host)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-        {
-            // Started as `dotnet Spiffe.Soak.dll` (or `dotnet run`): the child needs the assembly path.
-            start.ArgumentList.Add("exec");
-            start.ArgumentList.Add(typeof(SoakServerProcess).Assembly.Location);
-        }
-
-        foreach (string arg in new[] { SoakServer.Role, agentAddress, ownId.ToString(), clientId.ToString() })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var server = new SoakServerProcess(Process.Start(start) ?? throw new InvalidOperationException("The server process did not start."));
-        try
-        {
-            string line = await server.NextLineAsync();
-            server.Port = line.StartsWith("LISTENING ", StringComparison.Ordinal)
-                ? int.Parse(line.AsSpan(10), CultureInfo.InvariantCulture)
-                : throw new InvalidOperationException($"The server said '{line}' instead of LISTENING.");
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
-    }
+    public static async Task<SoakServerProcess> StartAsync(string agentAddress, SpiffeId ownId, SpiffeId clientId) =>
+        new(await ChildServerProcess.StartAsync(typeof(SoakServerProcess).Assembly, "server", "SAMPLE", [SoakServer.Role, agentAddress, ownId.ToString(), clientId.ToString()]));
 
     /// <summary>Asks the server for one reading of itself.</summary>
     public async Task<SoakSample> SampleAsync()
     {
-        await _process.StandardInput.WriteLineAsync("sample");
-        await _process.StandardInput.FlushAsync();
-        string line = await NextLineAsync();
-        string[] f = line.Split(' ');
-        if (f.Length != 11 || f[0] != "SAMPLE")
-        {
-            throw new InvalidOperationException($"The server said '{line}' instead of SAMPLE.");
-        }
-
+        string[] f = await _child.AskAsync("sample", 11);
         long N(int i) => long.Parse(f[i], CultureInfo.InvariantCulture);
         return new SoakSample
         {
@@ -96,64 +37,5 @@ internal sealed class SoakServerProcess : IAsyncDisposable
         };
     }
 
-    private async Task<string> NextLineAsync()
-    {
-        using var timeout = new CancellationTokenSource(s_answerTimeout);
-        try
-        {
-            return await _lines.Reader.ReadAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            throw new TimeoutException($"The server process did not answer within {s_answerTimeout.TotalSeconds} s.");
-        }
-        catch (ChannelClosedException)
-        {
-            throw new InvalidOperationException($"The server process ended (exit code {(_process.WaitForExit(5000) ? _process.ExitCode : -1)}).");
-        }
-    }
-
-    private async Task ReadAsync()
-    {
-        while (await _process.StandardOutput.ReadLineAsync() is { } line)
-        {
-            if (line.StartsWith("LISTENING ", StringComparison.Ordinal) || line.StartsWith("SAMPLE ", StringComparison.Ordinal))
-            {
-                await _lines.Writer.WriteAsync(line);
-            }
-            else
-            {
-                Console.WriteLine($"[server] {line}");
-            }
-        }
-
-        _lines.Writer.Complete();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        // Closing its input is the server's signal to stop; it is killed only if it does not.
-        try
-        {
-            _process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // already gone
-        }
-
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            await _process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        await _reading;
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _child.DisposeAsync();
 }
