@@ -28,15 +28,21 @@ using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
 try
 {
-    await using X509Source source = await X509Source.CreateAsync(cancellationToken: deadline.Token);
-    DateTime svidReady = DateTime.UtcNow;
-    SpiffeId self = source.GetX509Svid().Id;
-    SpiffeIdAuthorizer onlySelf = SpiffeIdAuthorizer.Exact(self);
+    // As AddSpiffe() does: the source starts fetching at once and the host is built meanwhile; Kestrel
+    // starts accepting only once the first SVID is there.
+    await using X509Source source = X509Source.Create();
+    var svidArrived = new TaskCompletionSource<DateTime>(TaskCreationOptions.RunContinuationsAsynchronously);
+    source.Updated += (_, _) => svidArrived.TrySetResult(DateTime.UtcNow);
+    SpiffeIdAuthorizer onlySelf = SpiffeIdAuthorizer.Matching(id => id == source.GetX509Svid().Id, "this process's own SPIFFE ID");
 
     WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
     builder.Logging.ClearProviders();
     builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseSpiffeMtls(source, onlySelf)));
     await using WebApplication app = builder.Build();
+
+    await source.WaitUntilReadyAsync(TimeSpan.FromSeconds(30), deadline.Token);
+    DateTime svidReady = svidArrived.Task.IsCompleted ? svidArrived.Task.Result : DateTime.UtcNow;
+    SpiffeId self = source.GetX509Svid().Id;
 
     var firstServed = new TaskCompletionSource<DateTime>(TaskCreationOptions.RunContinuationsAsynchronously);
     app.MapGet("/", (HttpContext http) =>
