@@ -114,9 +114,14 @@ public sealed class DocSnippetTests
 
     internal static string RepositoryRoot { get; } = FindRepositoryRoot();
 
-    /// <summary>The documents whose C# blocks must be compiled snippets: docs/*.md and the README.</summary>
+    /// <summary>The documents whose C# blocks must be compiled snippets: docs/*.md, the README, the package READMEs (src/*/README.md) and the samples' READMEs.</summary>
     private static string[] Docs() =>
-        [.. Directory.GetFiles(Path.Combine(RepositoryRoot, "docs"), "*.md"), Path.Combine(RepositoryRoot, "README.md")];
+        [
+            .. Directory.GetFiles(Path.Combine(RepositoryRoot, "docs"), "*.md"),
+            Path.Combine(RepositoryRoot, "README.md"),
+            .. Directory.GetDirectories(Path.Combine(RepositoryRoot, "src")).Select(d => Path.Combine(d, "README.md")).Where(File.Exists),
+            .. Directory.GetDirectories(Path.Combine(RepositoryRoot, "samples")).Select(d => Path.Combine(d, "README.md")).Where(File.Exists),
+        ];
 
     private static Dictionary<string, Snippet> ReadExampleSnippets(List<string> problems)
     {
