@@ -71,13 +71,15 @@ internal sealed class LoadRun(LoadSettings settings)
             Task<LoadServerProcess>? noAuth = s.RunsRequests ? LoadServerProcess.StartAsync(ServerMode.NoAuth, agent.Address, spiffeArguments) : null;
             Task<LoadServerProcess> policy = LoadServerProcess.StartAsync(ServerMode.SpiffePolicy, agent.Address, spiffeArguments);
             Task<LoadServerProcess> raw = LoadServerProcess.StartAsync(ServerMode.RawKestrelMtls, null, ["--files", files.FullName]);
+            Task<LoadServerProcess>? floor = s.RunsRequests ? LoadServerProcess.StartAsync(ServerMode.FrameworkFloor, agent.Address, spiffeArguments) : null;
             await using LoadServerProcess? noAuthServer = noAuth is null ? null : await noAuth;
+            await using LoadServerProcess? floorServer = floor is null ? null : await floor;
             await using LoadServerProcess policyServer = await policy;
             await using LoadServerProcess rawServer = await raw;
-            Console.WriteLine(string.Join(", ", new[] { noAuthServer, policyServer, rawServer }.OfType<LoadServerProcess>()
+            Console.WriteLine(string.Join(", ", new[] { noAuthServer, policyServer, rawServer, floorServer }.OfType<LoadServerProcess>()
                 .Select(p => $"{ServerModes.Name(p.Mode)}: pid {p.ProcessId} on 127.0.0.1:{p.Port}")));
 
-            List<string> checkFailures = await CheckServersAsync(agent.Address, [.. new[] { noAuthServer, policyServer, rawServer }.OfType<LoadServerProcess>()]);
+            List<string> checkFailures = await CheckServersAsync(agent.Address, [.. new[] { noAuthServer, policyServer, rawServer, floorServer }.OfType<LoadServerProcess>()]);
 
             var scenarios = new List<ScenarioResult>();
             if (noAuthServer is not null)
@@ -87,6 +89,7 @@ internal sealed class LoadRun(LoadSettings settings)
                     new("UseSpiffeMtls, no authentication (baseline)", noAuthServer, NewConnections: false, Resume: true),
                     new("UseSpiffeMtls + AddSpiffeX509 + RequireSpiffeId policy", policyServer, NewConnections: false, Resume: true),
                     new("raw Kestrel mTLS, static certificates (reference)", rawServer, NewConnections: false, Resume: true),
+                    new("ASP.NET Core floor: fixed-principal scheme + RequireAuthenticatedUser (reference)", floorServer!, NewConnections: false, Resume: true),
                 ];
                 scenarios.Add(await RunScenarioAsync($"requests: kept-alive HTTP/{s.Http}, concurrency {s.Concurrency}", rows));
             }

@@ -2,7 +2,10 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Net.Security;
+using System.Security.Claims;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -12,6 +15,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Spiffe.AspNetCore;
 using Spiffe.AspNetCore.Authentication;
 using Spiffe.AspNetCore.Authorization;
@@ -31,7 +35,7 @@ internal static class LoadServer
     public const string Role = "server";
 
     public const string Usage = """
-        Spiffe.Load server --mode spiffe-policy|no-auth --server-id ID --client-id ID   (SVID from SPIFFE_ENDPOINT_SOCKET)
+        Spiffe.Load server --mode spiffe-policy|no-auth|aspnetcore-floor --server-id ID --client-id ID   (SVID from SPIFFE_ENDPOINT_SOCKET)
         Spiffe.Load server --mode raw-kestrel-mtls --files DIR                          (svid.pem, svid_key.pem, bundle.pem)
         """;
 
@@ -67,7 +71,7 @@ internal static class LoadServer
         {
             switch (mode)
             {
-                case ServerMode.SpiffePolicy or ServerMode.NoAuth:
+                case ServerMode.SpiffePolicy or ServerMode.NoAuth or ServerMode.FrameworkFloor:
                     SpiffeId own = serverId ?? throw new FormatException("--server-id is required.");
                     source = await X509Source.CreateAsync(new X509SourceOptions
                     {
@@ -91,7 +95,7 @@ internal static class LoadServer
                 return next(context);
             });
             RouteHandlerBuilder endpoint = app.MapGet("/", () => "ok");
-            if (mode == ServerMode.SpiffePolicy)
+            if (mode is ServerMode.SpiffePolicy or ServerMode.FrameworkFloor)
             {
                 endpoint.RequireAuthorization("client");
             }
@@ -129,6 +133,11 @@ internal static class LoadServer
             builder.Services.AddAuthentication().AddSpiffeX509();
             builder.Services.AddSpiffeAuthorization();
             builder.Services.AddAuthorization(o => o.AddPolicy("client", p => p.AddSpiffeAuthenticationSchemes().RequireSpiffeId(clientId)));
+        }
+        else if (mode == ServerMode.FrameworkFloor)
+        {
+            builder.Services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, FixedPrincipalHandler>(FixedPrincipalHandler.SchemeName, null);
+            builder.Services.AddAuthorization(o => o.AddPolicy("client", p => p.AddAuthenticationSchemes(FixedPrincipalHandler.SchemeName).RequireAuthenticatedUser()));
         }
     }
 
@@ -233,4 +242,16 @@ internal static class LoadServer
             }
         }
     }
+}
+
+/// <summary>The framework floor's scheme: one principal built once, handed to every request (no SPIFFE code).</summary>
+internal sealed class FixedPrincipalHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Fixed";
+
+    private static readonly ClaimsPrincipal s_principal = new(new ClaimsIdentity([new Claim(ClaimTypes.Name, "load-client")], SchemeName));
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
+        Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(s_principal, SchemeName)));
 }

@@ -11,6 +11,12 @@ internal enum ServerMode
 
     /// <summary>Plain Kestrel: static certificates from files, <c>RequireCertificate</c>, a CustomRootTrust chain check.</summary>
     RawKestrelMtls,
+
+    /// <summary>
+    /// The <c>UseSpiffeMtls</c> endpoint with ASP.NET Core's authentication and authorization but no SPIFFE code in them:
+    /// a scheme that returns one prebuilt principal and a <c>RequireAuthenticatedUser</c> policy (what the framework costs alone).
+    /// </summary>
+    FrameworkFloor,
 }
 
 /// <summary>Names of <see cref="ServerMode"/> on the command line.</summary>
@@ -21,6 +27,7 @@ internal static class ServerModes
         ServerMode.SpiffePolicy => "spiffe-policy",
         ServerMode.NoAuth => "no-auth",
         ServerMode.RawKestrelMtls => "raw-kestrel-mtls",
+        ServerMode.FrameworkFloor => "aspnetcore-floor",
         _ => throw new ArgumentOutOfRangeException(nameof(mode)),
     };
 
@@ -29,6 +36,7 @@ internal static class ServerModes
         "spiffe-policy" => ServerMode.SpiffePolicy,
         "no-auth" => ServerMode.NoAuth,
         "raw-kestrel-mtls" => ServerMode.RawKestrelMtls,
-        _ => throw new FormatException($"Unknown server mode '{name}' (spiffe-policy, no-auth, raw-kestrel-mtls)."),
+        "aspnetcore-floor" => ServerMode.FrameworkFloor,
+        _ => throw new FormatException($"Unknown server mode '{name}' (spiffe-policy, no-auth, raw-kestrel-mtls, aspnetcore-floor)."),
     };
 }

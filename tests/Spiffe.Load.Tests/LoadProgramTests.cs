@@ -47,7 +47,7 @@ public sealed class LoadProgramTests(ITestOutputHelper output)
             }
         }
 
-        Assert.Equal(3, result.Scenarios[0].Rows.Count);
+        Assert.Equal(4, result.Scenarios[0].Rows.Count);
         Assert.Equal(4, result.Scenarios[1].Rows.Count);
         RowResult sdkResumed = result.Scenarios[1].Rows.Single(r => r.Server == "spiffe-policy" && r.Resume);
         RowResult sdkFull = result.Scenarios[1].Rows.Single(r => r.Server == "spiffe-policy" && !r.Resume);
