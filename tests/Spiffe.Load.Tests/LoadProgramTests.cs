@@ -1,7 +1,5 @@
-using System.Diagnostics;
-using System.Reflection;
-using System.Text;
 using System.Text.Json;
+using Spiffe.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Spiffe.Load.Tests;
@@ -71,56 +69,6 @@ public sealed class LoadProgramTests(ITestOutputHelper output)
         Assert.Contains("Unknown option --no-such-option", text, StringComparison.Ordinal);
     }
 
-    private static async Task<(int ExitCode, string Output)> RunLoadAsync(params string[] arguments)
-    {
-        string assembly = typeof(LoadProgramTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "Spiffe.Load").Value!;
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(assembly);
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = new Process { StartInfo = start };
-        var text = new StringBuilder();
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data is null ? null : "err: " + e.Data);
-        void Append(string? line)
-        {
-            if (line is not null)
-            {
-                lock (text)
-                {
-                    text.Append(line).Append('\n');
-                }
-            }
-        }
-
-        Assert.True(process.Start());
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var timeout = new CancellationTokenSource(s_timeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            Assert.Fail($"The load tool did not end within {s_timeout}:\n{text}");
-        }
-
-        process.WaitForExit(); // drains the redirected output
-        lock (text)
-        {
-            return (process.ExitCode, text.ToString());
-        }
-    }
+    private static Task<(int ExitCode, string Output)> RunLoadAsync(params string[] arguments) =>
+        BenchmarkProgram.RunAsync(typeof(LoadProgramTests).Assembly, "Spiffe.Load", s_timeout, arguments);
 }
