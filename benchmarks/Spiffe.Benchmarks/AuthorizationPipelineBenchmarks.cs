@@ -141,15 +141,3 @@ file sealed class PeerFeature(SpiffeId id, X509Certificate2 certificate) : ISpif
 
     public X509Certificate2 Certificate { get; } = certificate;
 }
-
-/// <summary>The floor's scheme: one principal built once, handed to every request.</summary>
-file sealed class FixedPrincipalHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-{
-    public const string SchemeName = "Fixed";
-
-    private static readonly ClaimsPrincipal s_principal = new(new ClaimsIdentity([new Claim(ClaimTypes.Name, "spiffe://example.org/frontend")], SchemeName));
-
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
-        Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(s_principal, SchemeName)));
-}

@@ -174,7 +174,7 @@ file sealed class FixedSvid(X509Svid svid) : IX509SvidSource
 }
 
 /// <summary>The floor's scheme: one principal built once, handed to every request.</summary>
-file sealed class FixedPrincipalHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+internal sealed class FixedPrincipalHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Fixed";
