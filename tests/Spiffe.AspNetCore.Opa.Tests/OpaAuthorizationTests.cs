@@ -8,24 +8,25 @@ using Microsoft.Extensions.Time.Testing;
 using Spiffe.AspNetCore.Authentication;
 using Spiffe.AspNetCore.Authorization;
 using Spiffe.AspNetCore.Tests.Authorization;
+using Spiffe.Tests.Shared;
 using static Spiffe.AspNetCore.Tests.Authorization.SpiffeAuthTestHost;
+using static Spiffe.Tests.Shared.OpaDataApiTestServer;
 
 namespace Spiffe.AspNetCore.Opa.Tests;
 
 /// <summary>
 /// <c>RequireOpaDecision()</c> end to end: a real Kestrel app with SPIFFE mTLS (test CA) asking the
-/// in-test PDP (<see cref="OpaTestServer"/>, OPA's Data API on loopback) for each decision. The policy:
+/// in-test PDP (<see cref="OpaDataApiTestServer"/>, OPA's Data API on loopback) for each decision. The policy:
 /// the frontend may POST /v1/payments; the workload is denied with a reason; anyone else is undefined.
 /// </summary>
 public sealed class OpaAuthorizationTests : IAsyncLifetime
 {
     private readonly SpiffeAuthTestHost _host = new();
-    private OpaTestServer _pdp = null!;
+    private OpaDataApiTestServer _pdp = null!;
 
     public async Task InitializeAsync()
     {
-        _pdp = await OpaTestServer.StartAsync();
-        _pdp.Policy = PaymentsPolicy;
+        _pdp = await OpaDataApiTestServer.StartAsync(PaymentsPolicy);
     }
 
     public async Task DisposeAsync()
@@ -61,7 +62,7 @@ public sealed class OpaAuthorizationTests : IAsyncLifetime
 
         using HttpResponseMessage response = await http.SendAsync(request);
 
-        JsonElement input = Assert.Single(_pdp.Inputs);
+        JsonElement input = Assert.Single(_pdp.Decisions).Input;
         Assert.Equal(1, input.GetProperty("version").GetInt32());
         JsonElement caller = input.GetProperty("caller");
         Assert.Equal(FrontendId.ToString(), caller.GetProperty("spiffe_id").GetString());
@@ -91,7 +92,7 @@ public sealed class OpaAuthorizationTests : IAsyncLifetime
         using HttpResponseMessage response = await http.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        JsonElement caller = Assert.Single(_pdp.Inputs).GetProperty("caller");
+        JsonElement caller = Assert.Single(_pdp.Decisions).Input.GetProperty("caller");
         Assert.Equal("jwt_svid", caller.GetProperty("authentication").GetString());
         Assert.False(caller.TryGetProperty("mtls_peer", out _));
         JsonElement jwt = caller.GetProperty("jwt");
@@ -147,7 +148,7 @@ public sealed class OpaAuthorizationTests : IAsyncLifetime
     [Fact]
     public async Task RequireOpaDecision_ConnectionRefused_ServiceUnavailable()
     {
-        (_, Uri address) = await StartAppAsync(OpaTestServer.RefusingAddress());
+        (_, Uri address) = await StartAppAsync(OpaDataApiTestServer.RefusingAddress());
         using HttpClient http = _host.MtlsClient(FrontendId);
 
         using HttpResponseMessage response = await http.SendAsync(Post(address, "/v1/payments"));

@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Spiffe.Samples.Tests;
 using Spiffe.Testing;
+using Spiffe.Tests.Shared;
 
 namespace Spiffe.ZeroTrust.Tests;
 
@@ -87,16 +88,35 @@ public sealed class RulesScenario : ZeroTrustScenario
     protected override Task<string[]> PrepareDecisionPointAsync() => Task.FromResult<string[]>([]);
 }
 
-/// <summary>payment-processor deciding with OPA: an in-test server speaking OPA's Data API.</summary>
+/// <summary>
+/// payment-processor deciding with OPA: an in-test server speaking OPA's Data API that evaluates
+/// samples/ZeroTrust/opa/policy.rego written in C# (<c>data.http.authz.allow</c>; any other document is undefined).
+/// </summary>
 public sealed class OpaScenario : ZeroTrustScenario
 {
-    public OpaDataApiServer Pdp { get; private set; } = null!;
+    public OpaDataApiTestServer Pdp { get; private set; } = null!;
+
+    /// <summary>package http.authz — allow if the caller is checkout-service, the method POST and the path /v1/payments.</summary>
+    private static bool Allow(JsonElement input) =>
+        Text(input, "caller", "spiffe_id") == Checkout.ToString()
+        && Text(input, "request", "method") == "POST"
+        && Text(input, "request", "path") == "/v1/payments";
 
     protected override async Task<string[]> PrepareDecisionPointAsync()
     {
-        Pdp = await OpaDataApiServer.StartAsync();
+        Pdp = await OpaDataApiTestServer.StartAsync(static (path, input) => path == "http/authz/allow" ? (Allow(input) ? "true" : "false") : null);
         return ["--ZeroTrust:Authorization=Opa", "--ZeroTrust:OpaUrl=" + Pdp.Address];
     }
+
+    // input.<member>.<property> when it is a string, as Rego reads it; null (the rule fails) otherwise.
+    private static string? Text(JsonElement input, string member, string property) =>
+        input.ValueKind == JsonValueKind.Object
+        && input.TryGetProperty(member, out JsonElement parent)
+        && parent.ValueKind == JsonValueKind.Object
+        && parent.TryGetProperty(property, out JsonElement value)
+        && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
 
     public override async Task DisposeAsync()
     {
@@ -112,7 +132,7 @@ public sealed class OpaScenario : ZeroTrustScenario
 public sealed class OpaDownScenario : ZeroTrustScenario
 {
     protected override Task<string[]> PrepareDecisionPointAsync() =>
-        Task.FromResult<string[]>(["--ZeroTrust:Authorization=Opa", "--ZeroTrust:OpaUrl=" + OpaDataApiServer.RefusingAddress()]);
+        Task.FromResult<string[]>(["--ZeroTrust:Authorization=Opa", "--ZeroTrust:OpaUrl=" + OpaDataApiTestServer.RefusingAddress()]);
 }
 
 /// <summary>One line of payment-processor's JSON console log that belongs to the audit trail.</summary>

@@ -1,4 +1,6 @@
 using System.Net.Security;
+using System.Text.Json;
+using Spiffe.Tests.Shared;
 
 // The scenarios start real processes (an agent, payment-processor, checkout-service per call) on a
 // shared two-core machine: one at a time keeps each within its timeouts.
@@ -99,20 +101,22 @@ public sealed class OpaScenarioTests(OpaScenario scenario) : IClassFixture<OpaSc
         Assert.Equal("200", audit["StatusCode"]);
         Assert.Equal("allowed", audit["Decision"]);
         Assert.Equal("opa", audit["DecisionSource"]);
-        OpaDataApiServer.Decision decision = Assert.Single(scenario.Pdp.Decisions, d => d.DecisionId == audit["DecisionId"]);
-        Assert.True(decision.Result);
+        OpaDataApiTestServer.Decision decision = Assert.Single(scenario.Pdp.Decisions, d => d.DecisionId == audit["DecisionId"]);
+        Assert.Equal("true", decision.Result);
         Assert.Equal("http/authz/allow", decision.Path);
 
         // The input document that policy.rego reads (docs/opa.md, version 1).
-        Assert.Equal(1, (int)decision.Input!["version"]!);
-        Assert.Equal(ZeroTrustScenario.Checkout.ToString(), (string?)decision.Input["caller"]!["spiffe_id"]);
-        Assert.Equal("prod.example.com", (string?)decision.Input["caller"]!["trust_domain"]);
-        Assert.Equal("jwt_svid", (string?)decision.Input["caller"]!["authentication"]);
-        Assert.Equal(ZeroTrustScenario.Checkout.ToString(), (string?)decision.Input["caller"]!["mtls_peer"]);
-        Assert.Equal("payment-processor", (string?)decision.Input["caller"]!["jwt"]!["audience"]![0]);
-        Assert.Equal("POST", (string?)decision.Input["request"]!["method"]);
-        Assert.Equal("/v1/payments", (string?)decision.Input["request"]!["path"]);
-        Assert.Equal("/v1/payments", (string?)decision.Input["request"]!["route"]);
+        Assert.Equal(1, decision.Input.GetProperty("version").GetInt32());
+        JsonElement caller = decision.Input.GetProperty("caller");
+        Assert.Equal(ZeroTrustScenario.Checkout.ToString(), caller.GetProperty("spiffe_id").GetString());
+        Assert.Equal("prod.example.com", caller.GetProperty("trust_domain").GetString());
+        Assert.Equal("jwt_svid", caller.GetProperty("authentication").GetString());
+        Assert.Equal(ZeroTrustScenario.Checkout.ToString(), caller.GetProperty("mtls_peer").GetString());
+        Assert.Equal("payment-processor", caller.GetProperty("jwt").GetProperty("audience")[0].GetString());
+        JsonElement request = decision.Input.GetProperty("request");
+        Assert.Equal("POST", request.GetProperty("method").GetString());
+        Assert.Equal("/v1/payments", request.GetProperty("path").GetString());
+        Assert.Equal("/v1/payments", request.GetProperty("route").GetString());
     }
 
     [Fact]
@@ -127,9 +131,9 @@ public sealed class OpaScenarioTests(OpaScenario scenario) : IClassFixture<OpaSc
         Assert.Equal("403", audit["StatusCode"]);
         Assert.Equal("forbidden", audit["Decision"]);
         Assert.Equal("opa", audit["DecisionSource"]);
-        OpaDataApiServer.Decision decision = Assert.Single(scenario.Pdp.Decisions, d => d.DecisionId == audit["DecisionId"]);
-        Assert.False(decision.Result);
-        Assert.Equal("/v1/refunds", (string?)decision.Input!["request"]!["path"]);
+        OpaDataApiTestServer.Decision decision = Assert.Single(scenario.Pdp.Decisions, d => d.DecisionId == audit["DecisionId"]);
+        Assert.Equal("false", decision.Result);
+        Assert.Equal("/v1/refunds", decision.Input.GetProperty("request").GetProperty("path").GetString());
     }
 
     [Fact]
@@ -142,8 +146,8 @@ public sealed class OpaScenarioTests(OpaScenario scenario) : IClassFixture<OpaSc
         AuditEntry audit = await scenario.WaitForAuditAsync(4100, e => e["Caller"] == ZeroTrustScenario.Storefront.ToString());
         Assert.Equal("403", audit["StatusCode"]);
         Assert.Equal("opa", audit["DecisionSource"]);
-        OpaDataApiServer.Decision decision = Assert.Single(scenario.Pdp.Decisions, d => d.DecisionId == audit["DecisionId"]);
-        Assert.False(decision.Result);
+        OpaDataApiTestServer.Decision decision = Assert.Single(scenario.Pdp.Decisions, d => d.DecisionId == audit["DecisionId"]);
+        Assert.Equal("false", decision.Result);
     }
 }
 
