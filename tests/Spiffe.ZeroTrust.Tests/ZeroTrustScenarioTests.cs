@@ -16,13 +16,11 @@ public sealed class RulesScenarioTests(RulesScenario scenario) : IClassFixture<R
     {
         (int exitCode, string output) = await scenario.RunCheckoutAsync("--call", "POST /v1/payments");
 
-        Assert.True(exitCode == 0, output + scenario.ProcessorOutput);
-        Assert.Contains($"POST /v1/payments -> 200 {{\"status\":\"accepted\",\"caller\":\"{ZeroTrustScenario.Checkout}\"}}", output, StringComparison.Ordinal);
+        ZeroTrustAssert.PaymentAccepted(exitCode, output, scenario.ProcessorOutput);
         AuditEntry audit = await scenario.WaitForAuditAsync(4100, e => e["Path"] == "/v1/payments" && e["Caller"] == ZeroTrustScenario.Checkout.ToString() && e["StatusCode"] == "200");
+        ZeroTrustAssert.Audited(audit, "200", "allowed", "rules");
         Assert.Equal("POST", audit["Method"]);
-        Assert.Equal("allowed", audit["Decision"]);
         Assert.Equal("payments", audit["Policy"]);
-        Assert.Equal("rules", audit["DecisionSource"]);
         Assert.Equal("0", audit["RuleIndex"]); // Spiffe:Authorization:Rules:0 in appsettings.json
         Assert.Equal("mtls+jwt-svid", audit["Authentication"]);
         Assert.Equal(ZeroTrustScenario.Checkout.ToString(), audit["Peer"]);
@@ -34,13 +32,10 @@ public sealed class RulesScenarioTests(RulesScenario scenario) : IClassFixture<R
     {
         (int exitCode, string output) = await scenario.RunCheckoutAsync("--call", "POST /v1/refunds");
 
-        Assert.True(exitCode == 1, output);
-        Assert.Contains("POST /v1/refunds -> 403", output, StringComparison.Ordinal);
+        ZeroTrustAssert.CheckoutRefused(exitCode, output, "POST /v1/refunds -> 403");
         AuditEntry audit = await scenario.WaitForAuditAsync(4100, e => e["Path"] == "/v1/refunds");
         Assert.Equal(ZeroTrustScenario.Checkout.ToString(), audit["Caller"]);
-        Assert.Equal("403", audit["StatusCode"]);
-        Assert.Equal("forbidden", audit["Decision"]);
-        Assert.Equal("rules", audit["DecisionSource"]);
+        ZeroTrustAssert.Audited(audit, "403", "forbidden", "rules");
         Assert.Null(audit["RuleIndex"]); // no rule matched: denied by default
     }
 
@@ -49,12 +44,9 @@ public sealed class RulesScenarioTests(RulesScenario scenario) : IClassFixture<R
     {
         (int exitCode, string output) = await scenario.RunCheckoutAsync("--id", ZeroTrustScenario.Storefront.ToString(), "--call", "POST /v1/payments");
 
-        Assert.True(exitCode == 1, output);
-        Assert.Contains("POST /v1/payments -> 403", output, StringComparison.Ordinal);
+        ZeroTrustAssert.CheckoutRefused(exitCode, output, "POST /v1/payments -> 403");
         AuditEntry audit = await scenario.WaitForAuditAsync(4100, e => e["Caller"] == ZeroTrustScenario.Storefront.ToString());
-        Assert.Equal("403", audit["StatusCode"]);
-        Assert.Equal("forbidden", audit["Decision"]);
-        Assert.Equal("rules", audit["DecisionSource"]);
+        ZeroTrustAssert.Audited(audit, "403", "forbidden", "rules");
     }
 
     [Fact]
@@ -64,15 +56,12 @@ public sealed class RulesScenarioTests(RulesScenario scenario) : IClassFixture<R
         // an authenticated caller that fails a requirement gets 403 (ASP.NET Core's Forbid), not 401.
         (int exitCode, string output) = await scenario.RunCheckoutAsync("--without-jwt", "--call", "POST /v1/payments");
 
-        Assert.True(exitCode == 1, output);
-        Assert.Contains("POST /v1/payments -> 403", output, StringComparison.Ordinal);
+        ZeroTrustAssert.CheckoutRefused(exitCode, output, "POST /v1/payments -> 403");
         AuditEntry audit = await scenario.WaitForAuditAsync(4100, e => e["Authentication"] == "mtls" && e["Path"] == "/v1/payments");
         Assert.Equal(ZeroTrustScenario.Checkout.ToString(), audit["Caller"]);
-        Assert.Equal("403", audit["StatusCode"]);
-        Assert.Equal("forbidden", audit["Decision"]);
-        Assert.Null(audit["JwtSubject"]);
         // The rules allowed the call; the JWT-SVID binding refused it: no decision source takes the blame, the reason says why.
-        Assert.Null(audit["DecisionSource"]);
+        ZeroTrustAssert.Audited(audit, "403", "forbidden", decisionSource: null);
+        Assert.Null(audit["JwtSubject"]);
         Assert.Contains("no JWT-SVID", audit["Reason"], StringComparison.Ordinal);
     }
 
@@ -95,13 +84,10 @@ public sealed class OpaScenarioTests(OpaScenario scenario) : IClassFixture<OpaSc
     {
         (int exitCode, string output) = await scenario.RunCheckoutAsync("--call", "POST /v1/payments");
 
-        Assert.True(exitCode == 0, output + scenario.ProcessorOutput);
-        Assert.Contains($"POST /v1/payments -> 200 {{\"status\":\"accepted\",\"caller\":\"{ZeroTrustScenario.Checkout}\"}}", output, StringComparison.Ordinal);
+        ZeroTrustAssert.PaymentAccepted(exitCode, output, scenario.ProcessorOutput);
         AuditEntry audit = await scenario.WaitForAuditAsync(4100, e => e["Path"] == "/v1/payments" && e["Caller"] == ZeroTrustScenario.Checkout.ToString());
-        Assert.Equal("200", audit["StatusCode"]);
-        Assert.Equal("allowed", audit["Decision"]);
-        Assert.Equal("opa", audit["DecisionSource"]);
-        OpaDataApiTestServer.Decision decision = Assert.Single(scenario.Pdp.Decisions, d => d.DecisionId == audit["DecisionId"]);
+        ZeroTrustAssert.Audited(audit, "200", "allowed", "opa");
+        OpaDataApiTestServer.Decision decision = DecisionOf(audit);
         Assert.Equal("true", decision.Result);
         Assert.Equal("http/authz/allow", decision.Path);
 
@@ -124,14 +110,11 @@ public sealed class OpaScenarioTests(OpaScenario scenario) : IClassFixture<OpaSc
     {
         (int exitCode, string output) = await scenario.RunCheckoutAsync("--call", "POST /v1/refunds");
 
-        Assert.True(exitCode == 1, output);
-        Assert.Contains("POST /v1/refunds -> 403", output, StringComparison.Ordinal);
+        ZeroTrustAssert.CheckoutRefused(exitCode, output, "POST /v1/refunds -> 403");
         AuditEntry audit = await scenario.WaitForAuditAsync(4100, e => e["Path"] == "/v1/refunds");
         Assert.Equal(ZeroTrustScenario.Checkout.ToString(), audit["Caller"]);
-        Assert.Equal("403", audit["StatusCode"]);
-        Assert.Equal("forbidden", audit["Decision"]);
-        Assert.Equal("opa", audit["DecisionSource"]);
-        OpaDataApiTestServer.Decision decision = Assert.Single(scenario.Pdp.Decisions, d => d.DecisionId == audit["DecisionId"]);
+        ZeroTrustAssert.Audited(audit, "403", "forbidden", "opa");
+        OpaDataApiTestServer.Decision decision = DecisionOf(audit);
         Assert.Equal("false", decision.Result);
         Assert.Equal("/v1/refunds", decision.Input.GetProperty("request").GetProperty("path").GetString());
     }
@@ -141,14 +124,16 @@ public sealed class OpaScenarioTests(OpaScenario scenario) : IClassFixture<OpaSc
     {
         (int exitCode, string output) = await scenario.RunCheckoutAsync("--id", ZeroTrustScenario.Storefront.ToString(), "--call", "POST /v1/payments");
 
-        Assert.True(exitCode == 1, output);
-        Assert.Contains("POST /v1/payments -> 403", output, StringComparison.Ordinal);
+        ZeroTrustAssert.CheckoutRefused(exitCode, output, "POST /v1/payments -> 403");
         AuditEntry audit = await scenario.WaitForAuditAsync(4100, e => e["Caller"] == ZeroTrustScenario.Storefront.ToString());
-        Assert.Equal("403", audit["StatusCode"]);
-        Assert.Equal("opa", audit["DecisionSource"]);
-        OpaDataApiTestServer.Decision decision = Assert.Single(scenario.Pdp.Decisions, d => d.DecisionId == audit["DecisionId"]);
+        ZeroTrustAssert.Audited(audit, "403", "forbidden", "opa");
+        OpaDataApiTestServer.Decision decision = DecisionOf(audit);
         Assert.Equal("false", decision.Result);
     }
+
+    /// <summary>The one decision the PDP made under the ID that the audit line carries.</summary>
+    private OpaDataApiTestServer.Decision DecisionOf(AuditEntry audit) =>
+        Assert.Single(scenario.Pdp.Decisions, d => d.DecisionId == audit["DecisionId"]);
 }
 
 /// <summary>samples/ZeroTrust end to end with OPA down: fail closed.</summary>
@@ -159,13 +144,10 @@ public sealed class OpaDownScenarioTests(OpaDownScenario scenario) : IClassFixtu
     {
         (int exitCode, string output) = await scenario.RunCheckoutAsync("--call", "POST /v1/payments");
 
-        Assert.True(exitCode == 1, output);
-        Assert.Contains("POST /v1/payments -> 503 (Retry-After: 1)", output, StringComparison.Ordinal);
+        ZeroTrustAssert.CheckoutRefused(exitCode, output, "POST /v1/payments -> 503 (Retry-After: 1)");
         AuditEntry audit = await scenario.WaitForAuditAsync(4100, e => e["Path"] == "/v1/payments");
         Assert.Equal(ZeroTrustScenario.Checkout.ToString(), audit["Caller"]);
-        Assert.Equal("503", audit["StatusCode"]);
-        Assert.Equal("forbidden", audit["Decision"]);
-        Assert.Equal("opa", audit["DecisionSource"]);
+        ZeroTrustAssert.Audited(audit, "503", "forbidden", "opa");
         Assert.Null(audit["DecisionId"]); // OPA never answered
         Assert.Contains("OPA unavailable", audit["Reason"], StringComparison.Ordinal);
     }
@@ -173,6 +155,28 @@ public sealed class OpaDownScenarioTests(OpaDownScenario scenario) : IClassFixtu
 
 internal static class ZeroTrustAssert
 {
+    /// <summary>checkout-service's POST /v1/payments got 200 with payment-processor's answer naming checkout as the caller.</summary>
+    public static void PaymentAccepted(int exitCode, string output, string processorOutput)
+    {
+        Assert.True(exitCode == 0, output + processorOutput);
+        Assert.Contains($"POST /v1/payments -> 200 {{\"status\":\"accepted\",\"caller\":\"{ZeroTrustScenario.Checkout}\"}}", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>checkout-service exited 1 (its call was refused) and printed the call's outcome, e.g. "POST /v1/refunds -> 403".</summary>
+    public static void CheckoutRefused(int exitCode, string output, string outcome)
+    {
+        Assert.True(exitCode == 1, output);
+        Assert.Contains(outcome, output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The audit line of an answered call: its status code, decision and decision source (null: none took the blame).</summary>
+    public static void Audited(AuditEntry audit, string statusCode, string decision, string? decisionSource)
+    {
+        Assert.Equal(statusCode, audit["StatusCode"]);
+        Assert.Equal(decision, audit["Decision"]);
+        Assert.Equal(decisionSource, audit["DecisionSource"]);
+    }
+
     public static async Task RefusedWithoutClientCertificateAsync(string address)
     {
         using var handler = new SocketsHttpHandler
