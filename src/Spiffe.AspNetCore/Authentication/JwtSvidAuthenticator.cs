@@ -71,10 +71,15 @@ internal sealed class JwtSvidAuthenticator
 
         JwtSvid svid = result.Svid;
         error = null;
-        entry = new Entry(svid, bundle, MapClaims(svid));
         if (_cache is not null && bundle is not null)
         {
+            // Mapped once here so every cache hit only copies them.
+            entry = new Entry(svid, bundle, MapClaims(svid));
             Add(token, entry);
+        }
+        else
+        {
+            entry = new Entry(svid, bundle, Claims: null);
         }
 
         return true;
@@ -156,8 +161,41 @@ internal sealed class JwtSvidAuthenticator
         _ => (type, value.GetRawText(), JsonClaimValueTypes.Json),
     };
 
-    /// <summary>A validated token: the SVID, the bundle that verified it, and its claims ready to copy into an identity.</summary>
-    internal sealed record Entry(JwtSvid Svid, JwtBundle? Bundle, (string Type, string Value, string ValueType)[] Claims);
+    /// <summary>A validated token: the SVID, the bundle that verified it, and (when cached) its claims ready to copy into an identity.</summary>
+    internal sealed record Entry(JwtSvid Svid, JwtBundle? Bundle, (string Type, string Value, string ValueType)[]? Claims)
+    {
+        /// <summary>Adds every claim of the token to <paramref name="identity"/>.</summary>
+        public void AddClaimsTo(ClaimsIdentity identity, string issuer)
+        {
+            if (Claims is not null)
+            {
+                foreach ((string type, string value, string valueType) in Claims)
+                {
+                    identity.AddClaim(new Claim(type, value, valueType, issuer, issuer, identity));
+                }
+
+                return;
+            }
+
+            foreach (KeyValuePair<string, JsonElement> claim in Svid.Claims)
+            {
+                if (claim.Value.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (JsonElement element in claim.Value.EnumerateArray())
+                    {
+                        Add(identity, Map(claim.Key, element), issuer);
+                    }
+                }
+                else
+                {
+                    Add(identity, Map(claim.Key, claim.Value), issuer);
+                }
+            }
+        }
+
+        private static void Add(ClaimsIdentity identity, (string Type, string Value, string ValueType) claim, string issuer) =>
+            identity.AddClaim(new Claim(claim.Type, claim.Value, claim.ValueType, issuer, issuer, identity));
+    }
 
     private static class JsonClaimValueTypes
     {

@@ -74,22 +74,31 @@ internal sealed class SpiffeJwtAuthenticationHandler(IOptionsMonitor<SpiffeJwtAu
         string issuer = ClaimsIssuer;
         var identity = new SpiffeClaimsIdentity(svid.Id, svid, SpiffeAuthenticationDefaults.JwtAuthenticationType);
         identity.AddSpiffeIdClaims(issuer);
-        foreach ((string type, string claimValue, string valueType) in entry.Claims)
-        {
-            identity.AddClaim(new Claim(type, claimValue, valueType, issuer, issuer, identity));
-        }
+        entry.AddClaimsTo(identity, issuer);
+        var principal = new ClaimsPrincipal(identity);
 
-        var validated = new SpiffeJwtValidatedContext(Context, Scheme, Options, svid) { Principal = new ClaimsPrincipal(identity) };
-        await Events.Validated(validated).ConfigureAwait(false);
-        if (validated.Result is { Succeeded: false })
+        AuthenticateResult result;
+        if (Events.ValidatedIsNoOp)
         {
-            _error = "invalid_token";
-            return validated.Result;
+            // The default events: the same result as below without building a context per request.
+            result = AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
         }
-
-        if (validated.Result is null)
+        else
         {
-            validated.Success();
+            var validated = new SpiffeJwtValidatedContext(Context, Scheme, Options, svid) { Principal = principal };
+            await Events.Validated(validated).ConfigureAwait(false);
+            if (validated.Result is { Succeeded: false })
+            {
+                _error = "invalid_token";
+                return validated.Result;
+            }
+
+            if (validated.Result is null)
+            {
+                validated.Success();
+            }
+
+            result = validated.Result!;
         }
 
         Context.Features.Set(new JwtSvidFeature(svid));
@@ -98,7 +107,7 @@ internal sealed class SpiffeJwtAuthenticationHandler(IOptionsMonitor<SpiffeJwtAu
             SpiffeAuthenticationLog.JwtSvidAccepted(Logger, Scheme.Name, svid.Id);
         }
 
-        return validated.Result!;
+        return result;
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

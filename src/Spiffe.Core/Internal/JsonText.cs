@@ -21,6 +21,14 @@ internal static class JsonText
     /// </summary>
     internal static bool StringsAreValid(ReadOnlySpan<byte> utf8Json, JsonReaderOptions options)
     {
+        // Fast path: with no escape anywhere, every string is a slice of the input cut at ASCII
+        // quotes, so valid UTF-8 input means valid strings (the usual JWT-SVID: two vectorized
+        // scans instead of a tokenizing pass). Anything else takes the full pass below.
+        if (utf8Json.IndexOf((byte)'\\') < 0 && Utf8.IsValid(utf8Json))
+        {
+            return true;
+        }
+
         var reader = new Utf8JsonReader(utf8Json, options);
         try
         {

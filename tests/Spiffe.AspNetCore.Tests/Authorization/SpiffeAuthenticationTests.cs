@@ -117,17 +117,22 @@ public sealed class SpiffeAuthenticationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
     }
 
-    [Fact]
-    public async Task AddSpiffeJwt_ValidToken_AllClaimsMappedAndAudienceMultiValued()
+    [Theory]
+    [InlineData(SpiffeJwtAuthenticationOptions.DefaultCacheSize)]
+    [InlineData(0)] // cache off: the claims are mapped straight from the token on every request
+    public async Task AddSpiffeJwt_ValidToken_AllClaimsMappedAndAudienceMultiValued(int cacheSize)
     {
-        (_, Uri address) = await StartBothAsync(mtls: false);
+        (_, Uri address) = await StartBothAsync(mtls: false, jwt: o => o.CacheSize = cacheSize);
         string token = _host.Jwt.MintJwtSvid(WorkloadId, [Audience, "spiffe://example.org/other"]);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
 
         using HttpResponseMessage response = await http.SendAsync(Get(address, "/jwt-claims", token));
+        using HttpResponseMessage again = await http.SendAsync(Get(address, "/jwt-claims", token));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        string[] lines = (await response.Content.ReadAsStringAsync()).Split('\n');
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(body, await again.Content.ReadAsStringAsync()); // the second one is a cache hit when the cache is on
+        string[] lines = body.Split('\n');
         Assert.Contains($"authType={SpiffeAuthenticationDefaults.JwtAuthenticationType}", lines);
         Assert.Contains($"name={WorkloadId}", lines);
         Assert.Contains($"sub={WorkloadId}", lines);
@@ -136,6 +141,37 @@ public sealed class SpiffeAuthenticationTests : IAsyncLifetime
         Assert.Contains(lines, l => l.StartsWith("exp=", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("iat=", StringComparison.Ordinal));
         Assert.Contains($"svid={WorkloadId}", lines);
+    }
+
+    [Fact]
+    public async Task AddSpiffeJwt_OnValidatedFails_GenericRejection()
+    {
+        (_, Uri address) = await StartBothAsync(mtls: false, jwt: o => o.Events.OnValidated = context =>
+        {
+            context.Fail("revoked by the application");
+            return Task.CompletedTask;
+        });
+        string token = _host.Jwt.MintJwtSvid(WorkloadId, [Audience]);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        using HttpResponseMessage response = await http.SendAsync(Get(address, "/jwt-claims", token));
+
+        AssertGenericRejection(response, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AddSpiffeJwt_EventsSubclass_ValidatedOverrideSeesTheSvidAndShapesThePrincipal()
+    {
+        (_, Uri address) = await StartBothAsync(mtls: false, jwt: o => o.Events = new TaggingEvents());
+        string token = _host.Jwt.MintJwtSvid(WorkloadId, [Audience]);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        using HttpResponseMessage response = await http.SendAsync(Get(address, "/jwt-claims", token));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        string[] lines = (await response.Content.ReadAsStringAsync()).Split('\n');
+        Assert.Contains($"tag={WorkloadId}", lines);
+        Assert.Contains($"sub={WorkloadId}", lines);
     }
 
     [Fact]
@@ -329,6 +365,16 @@ public sealed class SpiffeAuthenticationTests : IAsyncLifetime
                 app.MapGet("/either", () => "ok").RequireAuthorization("either");
             },
             mtls);
+
+    /// <summary>Events whose <see cref="SpiffeJwtAuthenticationEvents.Validated"/> is overridden, not the delegate.</summary>
+    private sealed class TaggingEvents : SpiffeJwtAuthenticationEvents
+    {
+        public override Task Validated(SpiffeJwtValidatedContext context)
+        {
+            ((ClaimsIdentity)context.Principal!.Identity!).AddClaim(new Claim("tag", context.JwtSvid.Id.ToString()));
+            return base.Validated(context);
+        }
+    }
 
     private static string DescribeClaims(ClaimsPrincipal user) =>
         string.Join('\n', user.Claims.Select(c => $"{c.Type}={c.Value}")
