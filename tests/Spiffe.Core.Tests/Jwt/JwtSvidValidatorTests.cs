@@ -276,6 +276,7 @@ public class JwtSvidValidatorTests
     [InlineData("plus-in-payload", "not base64url")]
     [InlineData("padding-in-signature", "not base64url")]
     [InlineData("space", "not base64url")]
+    [InlineData("non-ascii-at-end", "at index")]
     [InlineData("header-not-json", "header is not valid JSON")]
     [InlineData("header-json-array", "header is not a JSON object")]
     [InlineData("header-trailing-data", "header is not valid JSON")]
@@ -303,6 +304,7 @@ public class JwtSvidValidatorTests
             "plus-in-payload" => $"{parts[0]}.{parts[1][..^1]}+.{parts[2]}",
             "padding-in-signature" => $"{valid}==",
             "space" => $"{parts[0]}. {parts[1]}.{parts[2]}",
+            "non-ascii-at-end" => $"{valid}\u00e9",
             "header-not-json" => SignA("ES256", "not json", Claims()),
             "header-json-array" => SignA("ES256", "[\"ES256\"]", Claims()),
             "header-trailing-data" => SignA("ES256", Header("ES256") + "x", Claims()),
