@@ -61,8 +61,19 @@ internal sealed class SpiffeX509AuthenticationHandler(IOptionsMonitor<SpiffeX509
         identity.AddSpiffeIdClaims(issuer);
         identity.AddClaim(new Claim(SpiffeClaimTypes.X509SerialNumber, facts.Serial, ClaimValueTypes.String, issuer, issuer, identity));
         identity.AddClaim(new Claim(SpiffeClaimTypes.X509NotAfter, facts.NotAfter, ClaimValueTypes.DateTime, issuer, issuer, identity));
+        return await ValidatedAsync(peer, identity).ConfigureAwait(false);
+    }
 
-        var context = new SpiffeX509ValidatedContext(Context, Scheme, Options, peer) { Principal = new ClaimsPrincipal(identity) };
+    /// <summary>Runs <see cref="SpiffeX509AuthenticationEvents.Validated"/> unless the events are the default ones, which would only succeed.</summary>
+    private async ValueTask<AuthenticateResult> ValidatedAsync(ISpiffePeerFeature peer, SpiffeClaimsIdentity identity)
+    {
+        var principal = new ClaimsPrincipal(identity);
+        if (Events.ValidatedIsNoOp)
+        {
+            return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
+        }
+
+        var context = new SpiffeX509ValidatedContext(Context, Scheme, Options, peer) { Principal = principal };
         await Events.Validated(context).ConfigureAwait(false);
         if (context.Result is not null)
         {
@@ -92,16 +103,7 @@ internal sealed class SpiffeX509AuthenticationHandler(IOptionsMonitor<SpiffeX509
         }
 
         SpiffeAuthenticationLog.ForwardedCallerAccepted(Logger, Scheme.Name, caller, proxy.SpiffeId);
-
-        var context = new SpiffeX509ValidatedContext(Context, Scheme, Options, proxy) { Principal = new ClaimsPrincipal(identity) };
-        await Events.Validated(context).ConfigureAwait(false);
-        if (context.Result is not null)
-        {
-            return context.Result;
-        }
-
-        context.Success();
-        return context.Result!;
+        return await ValidatedAsync(proxy, identity).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -46,6 +46,33 @@ public sealed class SpiffeAuthenticationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AddSpiffeX509_OnValidatedFails_Unauthorized()
+    {
+        (_, Uri address) = await StartBothAsync(x509: o => o.Events.OnValidated = context =>
+        {
+            context.Fail("revoked by the application");
+            return Task.CompletedTask;
+        });
+        using HttpClient http = _host.MtlsClient(WorkloadId);
+
+        using HttpResponseMessage response = await http.GetAsync(new Uri(address, "/claims"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task AddSpiffeX509_EventsSubclass_ValidatedOverrideSeesThePeerAndShapesThePrincipal()
+    {
+        (_, Uri address) = await StartBothAsync(x509: o => o.Events = new TaggingX509Events());
+        using HttpClient http = _host.MtlsClient(WorkloadId);
+
+        Dictionary<string, string> claims = ParseClaims(await http.GetStringAsync(new Uri(address, "/claims")));
+
+        Assert.Equal(WorkloadId.ToString(), claims["tag"]);
+        Assert.Equal(WorkloadId.ToString(), claims[SpiffeClaimTypes.SpiffeId]);
+    }
+
+    [Fact]
     public async Task AddSpiffeX509_NoClientCertificate_Unauthorized()
     {
         (_, Uri address) = await StartBothAsync();
@@ -328,12 +355,12 @@ public sealed class SpiffeAuthenticationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, neither.StatusCode);
     }
 
-    private async Task<(WebApplication App, Uri Address)> StartBothAsync(bool mtls = true, Action<SpiffeJwtAuthenticationOptions>? jwt = null) =>
+    private async Task<(WebApplication App, Uri Address)> StartBothAsync(bool mtls = true, Action<SpiffeJwtAuthenticationOptions>? jwt = null, Action<SpiffeX509AuthenticationOptions>? x509 = null) =>
         await _host.StartAsync(
             builder =>
             {
                 builder.Services.AddAuthentication()
-                    .AddSpiffeX509()
+                    .AddSpiffeX509(x509)
                     .AddSpiffeJwt(o =>
                     {
                         o.Audiences = [Audience];
@@ -372,6 +399,16 @@ public sealed class SpiffeAuthenticationTests : IAsyncLifetime
         public override Task Validated(SpiffeJwtValidatedContext context)
         {
             ((ClaimsIdentity)context.Principal!.Identity!).AddClaim(new Claim("tag", context.JwtSvid.Id.ToString()));
+            return base.Validated(context);
+        }
+    }
+
+    /// <summary>mTLS events whose <see cref="SpiffeX509AuthenticationEvents.Validated"/> is overridden, not the delegate.</summary>
+    private sealed class TaggingX509Events : SpiffeX509AuthenticationEvents
+    {
+        public override Task Validated(SpiffeX509ValidatedContext context)
+        {
+            ((ClaimsIdentity)context.Principal!.Identity!).AddClaim(new Claim("tag", context.Peer.SpiffeId.ToString()));
             return base.Validated(context);
         }
     }
