@@ -34,24 +34,31 @@ internal sealed class PeerSvidVerifier
     private readonly IX509BundleSetSource _bundleSource;
     private readonly SpiffeIdAuthorizer _authorizer;
     private readonly TlsHandshakeTelemetry _telemetry;
-    private readonly VerifiedLeafCache _verified = new();
+    private readonly VerifiedLeafCache? _verified;
     private volatile PolicySnapshot? _policy;
 
     /// <param name="bundleSource">The bundles peers are authenticated with.</param>
     /// <param name="authorizer">Which peer IDs are allowed.</param>
     /// <param name="telemetry">Where refusals are counted and logged.</param>
-    internal PeerSvidVerifier(IX509BundleSetSource bundleSource, SpiffeIdAuthorizer authorizer, TlsHandshakeTelemetry telemetry)
+    /// <param name="allowTlsResume">
+    /// Whether sessions may resume (<see cref="SpiffeTlsOptions.AllowTlsResume"/>). A resumed session
+    /// gives the callback only the leaf, and .NET does not say whether a handshake resumed, so with
+    /// resumption on a leaf-only chain is accepted when that exact leaf was validated in full earlier
+    /// against the same bundles; with it off a leaf-only chain is always refused and nothing is remembered.
+    /// </param>
+    internal PeerSvidVerifier(IX509BundleSetSource bundleSource, SpiffeIdAuthorizer authorizer, TlsHandshakeTelemetry telemetry, bool allowTlsResume)
     {
         _bundleSource = bundleSource;
         _authorizer = authorizer;
         _telemetry = telemetry;
+        _verified = allowTlsResume ? new VerifiedLeafCache() : null;
         Callback = (sender, certificate, chain, errors) => Verify(certificate, chain, errors, null, out _, out _);
     }
 
     internal RemoteCertificateValidationCallback Callback { get; }
 
     /// <summary>Leaves remembered for resumed sessions (tests).</summary>
-    internal int VerifiedLeafCount => _verified.Count;
+    internal int VerifiedLeafCount => _verified?.Count ?? 0;
 
     /// <summary>The chain policy for the current bundles, rebuilt only when the source returns a new set instance.</summary>
     internal X509ChainPolicy GetChainPolicy()
@@ -167,11 +174,12 @@ internal sealed class PeerSvidVerifier
         X509ChainElementCollection elements = chain.ChainElements;
 
         // SVIDs carry no DNS name, so a client always sees a name mismatch (DOTNET-NOTES §2.9
-        // pitfall 7); the SPIFFE ID is authorized instead. Every other error fails, except a
-        // resumed session's leaf-only chain whose leaf was validated in full against these bundles.
+        // pitfall 7); the SPIFFE ID is authorized instead. Every other error fails, except (with
+        // resumption on) a leaf-only chain whose leaf was validated in full against these bundles:
+        // that is all a resumed session shows, and .NET does not say whether the handshake resumed.
         if ((errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) != SslPolicyErrors.None)
         {
-            if (IsLeafOnly(chain, elements, leafDer) && _verified.WasValidated(leafDer, bundles, bundle, DateTime.UtcNow))
+            if (_verified is not null && IsLeafOnly(chain, elements, leafDer) && _verified.WasValidated(leafDer, bundles, bundle, DateTime.UtcNow))
             {
                 id = presented;
                 fromEarlierValidation = true;
@@ -209,7 +217,7 @@ internal sealed class PeerSvidVerifier
             notAfter = elementNotAfter < notAfter ? elementNotAfter : notAfter;
         }
 
-        _verified.Remember(leafDer, bundles, bundle, notBefore, notAfter);
+        _verified?.Remember(leafDer, bundles, bundle, notBefore, notAfter);
         id = presented;
         return null;
     }

@@ -45,7 +45,7 @@ public sealed class SpiffeTlsClient
         ArgumentNullException.ThrowIfNull(bundleSource);
         ArgumentNullException.ThrowIfNull(authorizer);
         SpiffeTlsOptions validated = SpiffeTlsOptions.Validate(options, nameof(options));
-        return new SpiffeTlsClient(new CertificateContextCache(svidSource), new PeerSvidVerifier(bundleSource, authorizer, new TlsHandshakeTelemetry("client", validated)), null, validated);
+        return new SpiffeTlsClient(new CertificateContextCache(svidSource), new PeerSvidVerifier(bundleSource, authorizer, new TlsHandshakeTelemetry("client", validated), validated.AllowTlsResume), null, validated);
     }
 
     /// <summary>Server-authenticated TLS: the client presents no certificate and requires a server SVID allowed by <paramref name="authorizer"/>.</summary>
@@ -56,7 +56,7 @@ public sealed class SpiffeTlsClient
         ArgumentNullException.ThrowIfNull(bundleSource);
         ArgumentNullException.ThrowIfNull(authorizer);
         SpiffeTlsOptions validated = SpiffeTlsOptions.Validate(options, nameof(options));
-        return new SpiffeTlsClient(null, new PeerSvidVerifier(bundleSource, authorizer, new TlsHandshakeTelemetry("client", validated)), null, validated);
+        return new SpiffeTlsClient(null, new PeerSvidVerifier(bundleSource, authorizer, new TlsHandshakeTelemetry("client", validated), validated.AllowTlsResume), null, validated);
     }
 
     /// <summary>

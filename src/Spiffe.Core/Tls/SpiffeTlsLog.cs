@@ -13,7 +13,7 @@ internal static partial class SpiffeTlsLog
     [LoggerMessage(300, LogLevel.Warning, "TLS {Role} refused the peer {Peer}: {Reason}; presented SPIFFE ID {SpiffeId}; {Detail}")]
     public static partial void HandshakeRefused(ILogger logger, string role, string peer, string reason, string spiffeId, string detail);
 
-    [LoggerMessage(301, LogLevel.Debug, "TLS {Role}: accepted {SpiffeId} from {Peer} on its leaf alone (a resumed session), validated in full earlier against the current bundles")]
+    [LoggerMessage(301, LogLevel.Debug, "TLS {Role}: accepted {SpiffeId} from {Peer} on its leaf alone (a resumed session, or a peer that sent no intermediates), validated in full earlier against the current bundles")]
     public static partial void AcceptedFromEarlierValidation(ILogger logger, string role, string spiffeId, string peer);
 
     [LoggerMessage(302, LogLevel.Error, "TLS {Role}: the SpiffeTlsOptions.PeerRefused callback threw; the refusal stands")]

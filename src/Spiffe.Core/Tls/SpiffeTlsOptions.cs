@@ -18,7 +18,9 @@ public sealed class SpiffeTlsOptions
     /// (from the certificates the peer presented then) against the bundle set in force now, still
     /// checks the chain's validity period, and authorizes the SPIFFE ID again. So bundle removals
     /// and authorizer changes apply to resumed connections too, and a peer that never presents its
-    /// intermediates is refused every time. That is what the tests check, so resumption is on by
+    /// intermediates is refused every time. .NET does not say whether a handshake resumed, so while
+    /// this is true a full handshake that presents such an already validated leaf without its
+    /// intermediates is accepted as well; while it is false a leaf alone is always refused. That is what the tests check, so resumption is on by
     /// default there (measured on a loaded machine, a resumed handshake cost 0.86x a full one for raw
     /// SslStream and about 0.9x for the SDK, within noise: see benchmarks/README.md). On Windows and macOS this re-validation has not been verified, so the
     /// default is off there. Setting false also avoids dotnet/runtime#123238 (a resumed TLS 1.3

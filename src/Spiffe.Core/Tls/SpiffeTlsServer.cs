@@ -61,7 +61,7 @@ public sealed class SpiffeTlsServer
         ArgumentNullException.ThrowIfNull(bundleSource);
         ArgumentNullException.ThrowIfNull(authorizer);
         SpiffeTlsOptions validated = SpiffeTlsOptions.Validate(options, nameof(options));
-        return new SpiffeTlsServer(new CertificateContextCache(svidSource), null, new PeerSvidVerifier(bundleSource, authorizer, new TlsHandshakeTelemetry("server", validated)), validated);
+        return new SpiffeTlsServer(new CertificateContextCache(svidSource), null, new PeerSvidVerifier(bundleSource, authorizer, new TlsHandshakeTelemetry("server", validated), validated.AllowTlsResume), validated);
     }
 
     /// <summary>
@@ -92,7 +92,7 @@ public sealed class SpiffeTlsServer
         ArgumentNullException.ThrowIfNull(bundleSource);
         ArgumentNullException.ThrowIfNull(authorizer);
         SpiffeTlsOptions validated = SpiffeTlsOptions.Validate(options, nameof(options));
-        return new SpiffeTlsServer(null, serverCertificate, new PeerSvidVerifier(bundleSource, authorizer, new TlsHandshakeTelemetry("server", validated)), validated);
+        return new SpiffeTlsServer(null, serverCertificate, new PeerSvidVerifier(bundleSource, authorizer, new TlsHandshakeTelemetry("server", validated), validated.AllowTlsResume), validated);
     }
 
     /// <summary>

@@ -17,6 +17,7 @@ internal sealed class BundleEndpointPoller : IAsyncDisposable
 {
     private const int MaxBundleBytes = 4 * 1024 * 1024;
     private const int MaxRedirects = 5;
+    private static readonly SpiffeTlsOptions NoResumption = new() { AllowTlsResume = false };
 
     private readonly FederationRelationship _relationship;
     private readonly FederatedBundleSourceOptions _options;
@@ -157,7 +158,12 @@ internal sealed class BundleEndpointPoller : IAsyncDisposable
             // A new handler per fetch: the trusted bundle may have changed since the last one, and
             // SocketsHttpHandler freezes its TLS options after the first request.
             handler = CreateHandler();
-            handler.SslOptions = SpiffeTlsClient.Tls(trust, SpiffeIdAuthorizer.Exact(_relationship.EndpointSpiffeId!)).GetOptions(_relationship.EndpointUrl!.IdnHost);
+            // Every fetch authenticates the server's current SVID with the current bundle: no TLS
+            // resumption, whose session (process-wide on Linux, shared by handlers with the same
+            // TLS settings) would vouch for a certificate the server presented earlier, possibly
+            // under an authority that has since been rotated out. Fetches are minutes apart.
+            handler.SslOptions = SpiffeTlsClient.Tls(trust, SpiffeIdAuthorizer.Exact(_relationship.EndpointSpiffeId!), NoResumption)
+                .GetOptions(_relationship.EndpointUrl!.IdnHost);
             handler.PooledConnectionLifetime = TimeSpan.Zero;
             ownsHandler = true;
         }

@@ -58,6 +58,37 @@ public sealed class SpiffeTlsAcceptanceTests : IDisposable
         Assert.IsType<AuthenticationException>(again.Server.Error);
     }
 
+    // A full handshake in which the client sends the leaf alone, after that same leaf was validated
+    // in full on an earlier connection. .NET does not say whether a handshake resumed, and a resumed
+    // session shows only the leaf, so a server that allows resumption must accept it (the leaf was
+    // validated against these very bundles); one that does not allow resumption has no reason to.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task LeafOnlyClient_AfterItsLeafWasValidatedInFull_AcceptedOnlyWhenTheServerAllowsResumption(bool serverAllowsResume)
+    {
+        MutableBundleSource bundles = new(Own(_ca.CreateX509Bundle()));
+        X509Svid clientSvid = Own(_ca.CreateX509Svid(s_clientId));
+        var noResume = new SpiffeTlsOptions { AllowTlsResume = false };
+        var server = SpiffeTlsServer.MutualTls(new MutableSvidSource(Own(_ca.CreateX509Svid(s_serverId))), bundles, SpiffeIdAuthorizer.Any(), new SpiffeTlsOptions { AllowTlsResume = serverAllowsResume });
+        var complete = SpiffeTlsClient.MutualTls(new MutableSvidSource(clientSvid), bundles, SpiffeIdAuthorizer.Any(), noResume);
+        var leafOnly = SpiffeTlsClient.MutualTls(new MutableSvidSource(LeafOnly(clientSvid)), bundles, SpiffeIdAuthorizer.Any(), noResume);
+
+        TlsOutcome full = await TlsLoopback.ConnectAsync(server, complete);
+        TlsOutcome later = await TlsLoopback.ConnectAsync(server, leafOnly);
+
+        Assert.True(full.Succeeded, $"{full.Server.Error} / {full.Client.Error}");
+        if (serverAllowsResume)
+        {
+            Assert.True(later.Succeeded, $"{later.Server.Error} / {later.Client.Error}");
+            Assert.Equal(s_clientId, later.Server.PeerId);
+        }
+        else
+        {
+            Assert.IsType<AuthenticationException>(later.Server.Error);
+        }
+    }
+
     [Fact]
     public async Task LeafOnlyServer_RefusedByClientThatPresentsTheSameIntermediate()
     {
