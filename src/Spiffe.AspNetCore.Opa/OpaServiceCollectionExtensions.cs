@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Spiffe.AspNetCore.Authorization;
 
 namespace Spiffe.AspNetCore.Opa;
 
@@ -48,32 +48,10 @@ public static class OpaServiceCollectionExtensions
             provider.GetRequiredService<ILoggerFactory>(),
             provider.GetService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, OpaDecisionHandler>());
-        DecorateResultHandler(services);
+
+        // SPIFFE authorization's result handler answers an unreachable OPA with 503 + Retry-After
+        // and records it as "unavailable" (metrics, denial log, audit); it is registered once.
+        services.AddSpiffeAuthorization();
         return services.AddHttpClient(OpaDecisionPoint.HttpClientName, static client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan);
     }
-
-    private static void DecorateResultHandler(IServiceCollection services)
-    {
-        if (services.Any(static d => d.ServiceType == typeof(OpaResultHandlerMarker)))
-        {
-            return;
-        }
-
-        services.AddSingleton<OpaResultHandlerMarker>();
-        ServiceDescriptor? existing = services.LastOrDefault(static d => d.ServiceType == typeof(IAuthorizationMiddlewareResultHandler) && !d.IsKeyedService);
-        services.RemoveAll<IAuthorizationMiddlewareResultHandler>();
-        bool stateless = existing is null || existing.ImplementationType == typeof(AuthorizationMiddlewareResultHandler);
-        services.Add(new ServiceDescriptor(
-            typeof(IAuthorizationMiddlewareResultHandler),
-            provider => new OpaAuthorizationResultHandler(existing is null ? new AuthorizationMiddlewareResultHandler() : CreateInner(provider, existing)),
-            stateless ? ServiceLifetime.Singleton : existing!.Lifetime));
-    }
-
-    private static IAuthorizationMiddlewareResultHandler CreateInner(IServiceProvider provider, ServiceDescriptor descriptor) =>
-        (IAuthorizationMiddlewareResultHandler)(descriptor.ImplementationInstance
-            ?? descriptor.ImplementationFactory?.Invoke(provider)
-            ?? ActivatorUtilities.CreateInstance(provider, descriptor.ImplementationType!));
-
-    /// <summary>Marks that the result handler is already decorated (AddOpaAuthorization called twice).</summary>
-    private sealed class OpaResultHandlerMarker;
 }

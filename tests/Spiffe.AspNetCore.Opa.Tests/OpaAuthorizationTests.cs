@@ -1,8 +1,10 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Spiffe.AspNetCore.Authentication;
@@ -143,17 +145,37 @@ public sealed class OpaAuthorizationTests : IAsyncLifetime
         AssertUnavailable(response, await response.Content.ReadAsStringAsync());
         string reason = Assert.Single(Logs(app, 4111)).Message;
         Assert.Contains(mode switch { PdpMode.Error500 => "HTTP 500", PdpMode.Malformed => "malformed answer", _ => "no answer within 300 ms" }, reason, StringComparison.Ordinal);
+
+        // An outage is not a judgement: the denial is recorded as unavailable, not forbidden.
+        Assert.StartsWith("Authorization denied (unavailable)", Assert.Single(Logs(app, 4010)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task RequireOpaDecision_ConnectionRefused_ServiceUnavailable()
+    public async Task RequireOpaDecision_ConnectionRefused_ServiceUnavailableCountedAsUnavailable()
     {
-        (_, Uri address) = await StartAppAsync(OpaDataApiTestServer.RefusingAddress());
+        (WebApplication app, Uri address) = await StartAppAsync(OpaDataApiTestServer.RefusingAddress());
+        using var collector = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), "Spiffe.AspNetCore", "spiffe.authorization.decisions");
         using HttpClient http = _host.MtlsClient(FrontendId);
 
         using HttpResponseMessage response = await http.SendAsync(Post(address, "/v1/payments"));
 
         AssertUnavailable(response, await response.Content.ReadAsStringAsync());
+        CollectedMeasurement<long> decision = Assert.Single(collector.GetMeasurementSnapshot());
+        Assert.Equal("unavailable", decision.Tags["spiffe.authorization.outcome"]);
+    }
+
+    [Fact]
+    public async Task RequireOpaDecision_PdpDenies_CountedAsForbidden()
+    {
+        (WebApplication app, Uri address) = await StartAppAsync(_pdp.Address);
+        using var collector = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), "Spiffe.AspNetCore", "spiffe.authorization.decisions");
+        using HttpClient http = _host.MtlsClient(AdminId);
+
+        using HttpResponseMessage response = await http.SendAsync(Post(address, "/v1/payments"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        CollectedMeasurement<long> decision = Assert.Single(collector.GetMeasurementSnapshot());
+        Assert.Equal("forbidden", decision.Tags["spiffe.authorization.outcome"]);
     }
 
     [Fact]

@@ -147,7 +147,7 @@ public sealed class OpaDownScenarioTests(OpaDownScenario scenario) : IClassFixtu
         ZeroTrustAssert.CheckoutRefused(exitCode, output, "POST /v1/payments -> 503 (Retry-After: 1)");
         AuditEntry audit = await scenario.WaitForAuditAsync(4100, e => e["Path"] == "/v1/payments");
         Assert.Equal(ZeroTrustScenario.Checkout.ToString(), audit["Caller"]);
-        ZeroTrustAssert.Audited(audit, "503", "forbidden", "opa");
+        ZeroTrustAssert.Audited(audit, "503", "unavailable", "opa");
         Assert.Null(audit["DecisionId"]); // OPA never answered
         Assert.Contains("OPA unavailable", audit["Reason"], StringComparison.Ordinal);
     }

@@ -14,4 +14,7 @@ public enum SpiffeAuditDecision
 
     /// <summary>An authenticated caller the policy does not allow: forbidden (403).</summary>
     Forbidden,
+
+    /// <summary>A policy decision point (such as OPA) gave no usable answer, so the request was refused unjudged (fail closed, 503).</summary>
+    Unavailable,
 }

@@ -52,6 +52,7 @@ internal sealed class SpiffeAuditLogSink(ILoggerFactory loggerFactory) : ISpiffe
         SpiffeAuditDecision.Allowed => "allowed",
         SpiffeAuditDecision.Challenged => "challenged",
         SpiffeAuditDecision.Forbidden => "forbidden",
+        SpiffeAuditDecision.Unavailable => "unavailable",
         _ => "none",
     };
 

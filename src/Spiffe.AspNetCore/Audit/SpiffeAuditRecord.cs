@@ -51,7 +51,7 @@ internal sealed class SpiffeAuditRecord(DateTimeOffset started, long startTimest
             return null;
         }
 
-        if (Decision is SpiffeAuditDecision.Challenged or SpiffeAuditDecision.Forbidden)
+        if (Decision is SpiffeAuditDecision.Challenged or SpiffeAuditDecision.Forbidden or SpiffeAuditDecision.Unavailable)
         {
             foreach (SpiffeAuthorizationDecision decision in _decisions)
             {

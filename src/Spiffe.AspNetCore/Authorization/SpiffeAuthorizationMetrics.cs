@@ -15,7 +15,7 @@ internal sealed class SpiffeAuthorizationMetrics
     public SpiffeAuthorizationMetrics(IMeterFactory meterFactory)
     {
         Meter meter = meterFactory.Create(MeterName);
-        _decisions = meter.CreateCounter<long>(DecisionsName, unit: "{decision}", description: "Authorization decisions on endpoints, by outcome (allowed, challenged, forbidden) and policy.");
+        _decisions = meter.CreateCounter<long>(DecisionsName, unit: "{decision}", description: "Authorization decisions on endpoints, by outcome (allowed, challenged, forbidden, unavailable) and policy.");
     }
 
     public void Record(string outcome, string policy)

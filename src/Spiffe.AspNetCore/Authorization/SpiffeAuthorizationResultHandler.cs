@@ -9,7 +9,9 @@ namespace Spiffe.AspNetCore.Authorization;
 
 /// <summary>
 /// Wraps the app's <see cref="IAuthorizationMiddlewareResultHandler"/> to count every decision of
-/// the authorization middleware by outcome and policy, and to log each denial with its policy and reasons.
+/// the authorization middleware by outcome and policy, and to log each denial with its policy and
+/// reasons. A denial because a decision point could not answer (<see cref="SpiffeDecisionPointUnavailableReason"/>)
+/// is answered here: 503 with <c>Retry-After</c> and an empty body; everything else goes to the inner handler.
 /// </summary>
 internal sealed class SpiffeAuthorizationResultHandler(IAuthorizationMiddlewareResultHandler inner, SpiffeAuthorizationMetrics metrics, ILoggerFactory loggerFactory)
     : IAuthorizationMiddlewareResultHandler
@@ -17,18 +19,29 @@ internal sealed class SpiffeAuthorizationResultHandler(IAuthorizationMiddlewareR
     public const string Allowed = "allowed";
     public const string Challenged = "challenged";
     public const string Forbidden = "forbidden";
+    public const string Unavailable = "unavailable";
 
     private readonly ILogger _logger = loggerFactory.CreateLogger("Spiffe.AspNetCore.Authorization");
 
     public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
-        string outcome = authorizeResult.Succeeded ? Allowed : authorizeResult.Forbidden ? Forbidden : Challenged;
+        SpiffeAuditDecision decision = authorizeResult.Succeeded ? SpiffeAuditDecision.Allowed
+            : !authorizeResult.Forbidden ? SpiffeAuditDecision.Challenged
+            : DecisionPointUnavailable(authorizeResult) ? SpiffeAuditDecision.Unavailable
+            : SpiffeAuditDecision.Forbidden;
+        string outcome = decision switch
+        {
+            SpiffeAuditDecision.Allowed => Allowed,
+            SpiffeAuditDecision.Challenged => Challenged,
+            SpiffeAuditDecision.Unavailable => Unavailable,
+            _ => Forbidden,
+        };
         string policyName = PolicyName(context);
         metrics.Record(outcome, policyName);
         SpiffeAuditRecord? audit = context.Features.Get<SpiffeAuditRecord>();
         if (audit is not null)
         {
-            audit.Decision = authorizeResult.Succeeded ? SpiffeAuditDecision.Allowed : authorizeResult.Forbidden ? SpiffeAuditDecision.Forbidden : SpiffeAuditDecision.Challenged;
+            audit.Decision = decision;
             audit.PolicyName = policyName;
         }
 
@@ -43,6 +56,15 @@ internal sealed class SpiffeAuthorizationResultHandler(IAuthorizationMiddlewareR
                 context.User.TryGetSpiffeId(out SpiffeId? caller) ? caller.ToString() : "an unauthenticated caller",
                 context.GetEndpoint()?.DisplayName ?? context.Request.Path.ToString(),
                 reasons);
+        }
+
+        if (decision == SpiffeAuditDecision.Unavailable)
+        {
+            // Fail closed without judging: 503, when to retry, and nothing about the policy.
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            long seconds = Math.Max(1, (long)Math.Ceiling(RetryAfter(authorizeResult).TotalSeconds));
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Task.CompletedTask;
         }
 
         return inner.HandleAsync(next, context, policy, authorizeResult);
@@ -74,6 +96,26 @@ internal sealed class SpiffeAuthorizationResultHandler(IAuthorizationMiddlewareR
         }
 
         return data.Count > 0 || endpoint.Metadata.GetMetadata<AuthorizationPolicy>() is not null ? "default" : "fallback";
+    }
+
+    private static bool DecisionPointUnavailable(PolicyAuthorizationResult result) => RetryAfter(result) != TimeSpan.MinValue;
+
+    /// <summary>The longest <c>Retry-After</c> of the decision points that could not answer; <see cref="TimeSpan.MinValue"/> when none failed.</summary>
+    private static TimeSpan RetryAfter(PolicyAuthorizationResult result)
+    {
+        TimeSpan retryAfter = TimeSpan.MinValue;
+        if (result.AuthorizationFailure is { } failure)
+        {
+            foreach (AuthorizationFailureReason reason in failure.FailureReasons)
+            {
+                if (reason is SpiffeDecisionPointUnavailableReason unavailable && unavailable.RetryAfter > retryAfter)
+                {
+                    retryAfter = unavailable.RetryAfter;
+                }
+            }
+        }
+
+        return retryAfter;
     }
 
     private static string Reasons(PolicyAuthorizationResult result)
