@@ -89,7 +89,14 @@ public static class SpiffeConfiguredListenOptionsExtensions
         ILogger? logger = services.GetService<ILoggerFactory>()?.CreateLogger(typeof(SpiffeConfiguredListenOptionsExtensions).FullName!);
         if (logger is not null)
         {
-            SpiffeHostingLog.EndpointConfigured(logger, listenOptions.ToString() ?? "(unnamed)", mode, authorizer);
+            // ListenOptions prints http:// until Kestrel's own UseHttps runs; this endpoint is TLS.
+            string endpoint = listenOptions.ToString() ?? "(unnamed)";
+            if (endpoint.StartsWith("http://", StringComparison.Ordinal))
+            {
+                endpoint = "https://" + endpoint["http://".Length..];
+            }
+
+            SpiffeHostingLog.EndpointConfigured(logger, endpoint, mode, authorizer);
         }
     }
 }

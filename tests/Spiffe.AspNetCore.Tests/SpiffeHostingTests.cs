@@ -34,6 +34,11 @@ public sealed class SpiffeHostingTests
 
         using HttpClient intruder = host.Client(SpiffeTestHost.Intruder, scope);
         await Assert.ThrowsAsync<HttpRequestException>(() => intruder.GetStringAsync(new Uri(host.Address, "/whoami")));
+
+        // The endpoint is named as what it serves: https, not Kestrel's pre-TLS http:// text.
+        string configured = Assert.Single(host.App!.Services.GetFakeLogCollector().GetSnapshot(), r => r.Id.Id == 1005).Message;
+        Assert.StartsWith("Kestrel endpoint https://", configured, StringComparison.Ordinal);
+        Assert.Contains("SPIFFE mutual TLS", configured, StringComparison.Ordinal);
     }
 
     [Fact]
