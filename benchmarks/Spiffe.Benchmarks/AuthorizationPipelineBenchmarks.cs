@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Spiffe.AspNetCore;
+using Spiffe.BenchmarkShared;
 using Spiffe.AspNetCore.Authentication;
 using Spiffe.AspNetCore.Authorization;
 using Spiffe.Bundles;

@@ -18,6 +18,7 @@ using Spiffe.Bundles;
 using Spiffe.Testing;
 using Spiffe.Tls;
 using Spiffe.X509;
+using Spiffe.BenchmarkShared;
 
 namespace Spiffe.Benchmarks;
 
@@ -171,16 +172,4 @@ public class SpiffeAuthorizationRequestsBenchmarks
 file sealed class FixedSvid(X509Svid svid) : IX509SvidSource
 {
     public X509Svid GetX509Svid() => svid;
-}
-
-/// <summary>The floor's scheme: one principal built once, handed to every request.</summary>
-internal sealed class FixedPrincipalHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-{
-    public const string SchemeName = "Fixed";
-
-    private static readonly ClaimsPrincipal s_principal = new(new ClaimsIdentity([new Claim(ClaimTypes.Name, "spiffe://example.org/frontend")], SchemeName));
-
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
-        Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(s_principal, SchemeName)));
 }

@@ -20,6 +20,7 @@ using Spiffe.AspNetCore;
 using Spiffe.AspNetCore.Authentication;
 using Spiffe.AspNetCore.Authorization;
 using Spiffe.WorkloadApi;
+using Spiffe.BenchmarkShared;
 
 namespace Spiffe.Load;
 
@@ -242,16 +243,4 @@ internal static class LoadServer
             }
         }
     }
-}
-
-/// <summary>The framework floor's scheme: one principal built once, handed to every request (no SPIFFE code).</summary>
-internal sealed class FixedPrincipalHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-{
-    public const string SchemeName = "Fixed";
-
-    private static readonly ClaimsPrincipal s_principal = new(new ClaimsIdentity([new Claim(ClaimTypes.Name, "load-client")], SchemeName));
-
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
-        Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(s_principal, SchemeName)));
 }
