@@ -66,9 +66,8 @@ try
         });
     }
 
-    // The audit trail: one event per request and per refused handshake. Registered after
-    // AddOpaAuthorization, so that its result handler wraps OPA's and also records the policy and
-    // decision of the requests that OPA's handler answers with 503 (PDP down).
+    // The audit trail: one event per request and per refused handshake, including the requests
+    // answered 503 because OPA could not decide (decision "unavailable"), in any registration order.
     builder.Services.AddSpiffeAudit();
     builder.Services.AddAuthorization(o => o.AddPolicy("payments", p =>
     {
