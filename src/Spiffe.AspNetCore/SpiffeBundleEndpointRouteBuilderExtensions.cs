@@ -37,8 +37,9 @@ public static class SpiffeBundleEndpointRouteBuilderExtensions
     /// <remarks>
     /// Answers <c>application/json</c> with an <c>ETag</c> (and 304 to a matching
     /// <c>If-None-Match</c>), <c>Last-Modified</c> and <c>Cache-Control: max-age</c> of half the
-    /// refresh hint; 503 while the source has no bundle for the trust domain. No authentication is
-    /// required (§5.2.1.3).
+    /// refresh hint; 503 while the sources hold neither an X.509 nor a JWT bundle of the trust domain.
+    /// No authentication is required (§5.2.1.3): the endpoint carries <c>AllowAnonymous</c>, so a
+    /// deny-by-default fallback policy does not apply to it.
     /// </remarks>
     /// <param name="endpoints">The application's route builder.</param>
     /// <param name="pattern">The route, e.g. <c>/bundle</c>.</param>
@@ -61,7 +62,8 @@ public static class SpiffeBundleEndpointRouteBuilderExtensions
         }
 
         var document = new BundleDocument(options.TrustDomain, options.X509Bundles, options.JwtBundles, options.RefreshHint, options.TimeProvider ?? TimeProvider.System);
-        return endpoints.MapGet(pattern, document.Serve);
+        // Public by design (§5.2.1.3): a deny-by-default fallback policy must not hide it.
+        return endpoints.MapGet(pattern, document.Serve).AllowAnonymous();
     }
 
     /// <summary>The served document, rebuilt only when the sources hand out a new bundle instance, renumbered only when its content changed.</summary>

@@ -248,24 +248,22 @@ internal sealed class HelperRunner(HelperConfig config, string certDirectory, Wo
             }
         }
 
-        var written = new List<string>();
-        Write(() =>
+        // Key, certificate, bundle and PKCS#12 change together or not at all (AtomicFile.WriteAll).
+        var files = new List<(string Name, byte[] Content, UnixFileMode Mode)>(4);
+        if (config.WritesX509)
         {
-            if (config.WritesX509)
-            {
-                AtomicFile.Write(certDirectory, config.SvidKeyFileName!, Encoding.ASCII.GetBytes(svid.ExportPrivateKeyPem()), config.KeyFileMode);
-                AtomicFile.Write(certDirectory, config.SvidFileName!, Encoding.ASCII.GetBytes(certificates.ToString()), config.CertFileMode);
-                AtomicFile.Write(certDirectory, config.SvidBundleFileName!, Encoding.ASCII.GetBytes(bundle.ToString()), config.CertFileMode);
-                written.AddRange([config.SvidKeyFileName!, config.SvidFileName!, config.SvidBundleFileName!]);
-            }
+            files.Add((config.SvidKeyFileName!, Encoding.ASCII.GetBytes(svid.ExportPrivateKeyPem()), config.KeyFileMode));
+            files.Add((config.SvidFileName!, Encoding.ASCII.GetBytes(certificates.ToString()), config.CertFileMode));
+            files.Add((config.SvidBundleFileName!, Encoding.ASCII.GetBytes(bundle.ToString()), config.CertFileMode));
+        }
 
-            if (pkcs12 is not null)
-            {
-                AtomicFile.Write(certDirectory, pkcs12.FileName, ExportPkcs12(svid, pkcs12.Password), config.KeyFileMode);
-                written.Add(pkcs12.FileName);
-            }
-        });
-        return $"wrote {string.Join(", ", written)}: {svid.Id} expires {svid.ExpiresAt.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)}";
+        if (pkcs12 is not null)
+        {
+            files.Add((pkcs12.FileName, ExportPkcs12(svid, pkcs12.Password), config.KeyFileMode));
+        }
+
+        Write(() => AtomicFile.WriteAll(certDirectory, files));
+        return $"wrote {string.Join(", ", files.Select(static f => f.Name))}: {svid.Id} expires {svid.ExpiresAt.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)}";
     }
 
     private string WriteJwtBundles(JwtBundleSet bundles)

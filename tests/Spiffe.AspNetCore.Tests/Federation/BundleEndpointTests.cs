@@ -5,9 +5,15 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Spiffe.AspNetCore.Authentication;
+using Spiffe.AspNetCore.Authorization;
 using Spiffe.Bundles;
 using Spiffe.Core.Tests.Tls;
 using Spiffe.Federation;
@@ -360,6 +366,30 @@ public sealed class BundleEndpointTests : IAsyncLifetime
         Assert.Equal(sequence, await SequenceAsync(http, url));
         _served.Bundles = new X509BundleSet([_ca2.CreateX509Bundle()]);
         Assert.True(await SequenceAsync(http, url) > sequence);
+    }
+
+    [Fact]
+    public async Task Endpoint_DenyByDefaultApp_StillServesTheBundleAnonymously()
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddAuthentication().AddSpiffeX509();
+        builder.Services.AddSpiffeAuthorization(o => o.DenyByDefault = true);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        await using WebApplication app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapSpiffeBundleEndpoint("/bundle", s_partner, _served, _servedJwt);
+        app.MapGet("/other", () => "secret");
+        await app.StartAsync();
+        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        using HttpResponseMessage bundle = await http.GetAsync(new Uri(address, "/bundle"));
+        using HttpResponseMessage other = await http.GetAsync(new Uri(address, "/other"));
+
+        Assert.Equal(HttpStatusCode.OK, bundle.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, other.StatusCode); // the fallback policy is in force
     }
 
     [Fact]
