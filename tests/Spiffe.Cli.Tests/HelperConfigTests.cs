@@ -145,6 +145,27 @@ public sealed class HelperConfigTests
         { "jwt_bundle_file_name = \"b\"\nhealth_checks \"x\" {\n}\n", 2, "block labels" },
     };
 
+    // The command line's --daemon-mode decides whether a renew_signal is needed, not the file's daemon_mode.
+    [Theory]
+    [InlineData("daemon_mode = true", false, false)]   // one-shot from the command line: no program to signal
+    [InlineData("daemon_mode = false", true, true)]    // a daemon from the command line: cmd must be told to reload
+    [InlineData("daemon_mode = false", null, false)]
+    [InlineData("daemon_mode = true", null, true)]
+    public void Parse_CommandLineDaemonMode_DecidesWhetherRenewSignalIsRequired(string fileDaemonMode, bool? commandLine, bool required)
+    {
+        string text = $"jwt_bundle_file_name = \"b\"\ncmd = \"app\"\n{fileDaemonMode}\n";
+
+        if (required)
+        {
+            HclException e = Assert.Throws<HclException>(() => HelperConfig.Parse(text, commandLine));
+            Assert.Contains("renew_signal is missing", e.Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(commandLine ?? false, HelperConfig.Parse(text, commandLine).DaemonMode);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Errors))]
     public void Parse_InvalidConfiguration_ThrowsWithLine(string text, int line, string fragment)

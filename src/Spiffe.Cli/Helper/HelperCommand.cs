@@ -30,11 +30,7 @@ internal static class HelperCommand
         command.SetAction((parse, ct) => cli.RunAsync(async () =>
         {
             string path = Path.GetFullPath(parse.GetValue(configFile) ?? "helper.conf");
-            HelperConfig config = await ReadConfigAsync(path, ct).ConfigureAwait(false);
-            if (parse.GetValue(daemonMode) is { } daemon)
-            {
-                config = config with { DaemonMode = daemon };
-            }
+            HelperConfig config = await ReadConfigAsync(path, ct, parse.GetValue(daemonMode)).ConfigureAwait(false);
 
             HelperPkcs12? p12 = parse.GetValue(pkcs12) is { } name
                 ? new HelperPkcs12(PkcsFileName(name), ReadPassword(parse.GetValue(passwordFile), parse.GetValue(passwordEnv), cli.Environment))
@@ -60,7 +56,7 @@ internal static class HelperCommand
     }
 
     /// <summary>Reads and parses the file; errors read <c>path:line: what is wrong</c>.</summary>
-    internal static async Task<HelperConfig> ReadConfigAsync(string path, CancellationToken cancellationToken)
+    internal static async Task<HelperConfig> ReadConfigAsync(string path, CancellationToken cancellationToken, bool? daemonMode = null)
     {
         string text;
         try
@@ -78,7 +74,7 @@ internal static class HelperCommand
 
         try
         {
-            return HelperConfig.Parse(text);
+            return HelperConfig.Parse(text, daemonMode);
         }
         catch (HclException e)
         {

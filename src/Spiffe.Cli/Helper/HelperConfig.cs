@@ -63,8 +63,10 @@ internal sealed record HelperConfig
     public bool WritesX509 => SvidFileName is not null || SvidKeyFileName is not null || SvidBundleFileName is not null;
 
     /// <summary>Reads the configuration from HCL text.</summary>
+    /// <param name="text">The HCL.</param>
+    /// <param name="daemonMode">The command line's <c>--daemon-mode</c>, which wins over the file's <c>daemon_mode</c> (before the checks that depend on it).</param>
     /// <exception cref="HclException">A syntax error, an unknown key, a repeated key or a value of the wrong kind.</exception>
-    public static HelperConfig Parse(string text)
+    public static HelperConfig Parse(string text, bool? daemonMode = null)
     {
         var config = new HelperConfig();
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -123,6 +125,11 @@ internal sealed record HelperConfig
         if (config.CmdArgs is not null && config.Cmd is null)
         {
             throw new HclException(seen["cmd_args"], "cmd_args is set but cmd is not; set cmd to the program to start");
+        }
+
+        if (daemonMode is { } daemon)
+        {
+            config = config with { DaemonMode = daemon };
         }
 
         if ((config.Cmd is not null || config.PidFileName is not null) && config.RenewSignal is null && config.DaemonMode)
